@@ -1,0 +1,43 @@
+"""Who may do what. The plan narrows activation, stand-down and closing further per grade
+(see incidents.actions); everything else is decided here, in one table a reviewer can read."""
+
+from __future__ import annotations
+
+from yingji.core.actors import ANONYMOUS, Actor, SystemActor
+
+EVERYONE = frozenset({"reporter", "engineer", "office", "commander", "department_lead", "viewer", "admin"})
+STAFF = EVERYONE - {"viewer"}
+
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "report": STAFF,
+    "phone_report": frozenset({"engineer", "office"}),
+    "acknowledge": frozenset({"engineer", "office"}),
+    "arrive": frozenset({"engineer", "office"}),
+    "update_facts": frozenset({"engineer", "office"}),
+    "restore": frozenset({"engineer", "office"}),
+    "cancel": frozenset({"office"}),
+    "merge": frozenset({"office"}),
+    "override_grade": frozenset({"office"}),
+    # Defaults; the published plan names the roles per response level / fault class.
+    "activate": frozenset({"commander"}),
+    "stand_down": frozenset({"commander"}),
+    "close": frozenset({"office"}),
+    # Department checklists: a lead acts for their own department, the office for any.
+    "tick": frozenset({"department_lead", "office"}),
+    "department_ack": frozenset({"department_lead", "office"}),
+    "view": EVERYONE,
+    "plan_import": frozenset({"admin", "office"}),
+    "plan_approve": frozenset({"admin", "commander"}),
+    "plan_publish": frozenset({"admin"}),
+}
+
+LIFECYCLE_ACTIONS = ("acknowledge", "arrive", "activate", "stand_down", "restore", "close", "cancel")
+
+
+def allowed(actor: Actor | None, action: str, roles: frozenset[str] | list[str] | None = None) -> bool:
+    """The CLI and the worker act with machine access; the anonymous form may only report."""
+    if isinstance(actor, SystemActor):
+        return actor is not ANONYMOUS or action == "report"
+    if actor is None or not actor.is_authenticated:
+        return False
+    return actor.role in (ACTION_ROLES[action] if roles is None else roles)

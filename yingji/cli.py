@@ -1,0 +1,316 @@
+"""The `yingji` command: run the server and worker, and manage plans, users, tokens and the audit log.
+
+    yingji run [--host H] [--port P] [--demo]
+    yingji worker
+    yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan template zh|en
+    yingji user add NAME --role ROLE [--department CODE] [--password PW]
+    yingji token create NAME
+    yingji audit verify
+    yingji demo [--language zh|en]
+    yingji manage ARGS...       (any Django management command)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yingji.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def cmd_plan_validate(args: argparse.Namespace) -> int:
+    # Validation needs no database: it works on a laptop before anything is installed.
+    from yingji.plans.loader import PlanInvalid, load_plan_file
+
+    try:
+        plan, _ = load_plan_file(args.file)
+    except FileNotFoundError:
+        print(f"{args.file}: no such file", file=sys.stderr)
+        return 1
+    except PlanInvalid as exc:
+        print(exc.format(args.file), file=sys.stderr)
+        print(f"{args.file}: {len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK: {plan.summary()}")
+    return 0
+
+
+def cmd_plan_import(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from yingji.core.actors import CLI
+    from yingji.plans import actions
+    from yingji.plans.loader import PlanInvalid
+
+    text = Path(args.file).read_text(encoding="utf-8")
+    try:
+        version = actions.import_plan(CLI, text, note=args.note or "")
+    except PlanInvalid as exc:
+        print(exc.format(args.file), file=sys.stderr)
+        return 1
+    if args.publish:
+        actions.approve(CLI, version)
+        actions.publish(CLI, version)
+    print(f"imported plan v{version.number} ({version.label}), status {version.status}")
+    return 0
+
+
+def cmd_plan_export(args: argparse.Namespace) -> int:
+    _django()
+    from yingji.plans.models import PlanVersion
+
+    rows = PlanVersion.objects.all()
+    version = (rows.filter(number=args.version).first() if args.version
+               else rows.filter(status=PlanVersion.Status.PUBLISHED).first() or rows.first())
+    if version is None:
+        print("no plan imported yet", file=sys.stderr)
+        return 1
+    # The file as imported, comments and all: export then import gives the same plan back.
+    _write(args.output, version.source)
+    return 0
+
+
+def cmd_plan_schema(args: argparse.Namespace) -> int:
+    from yingji.plans.schema import json_schema
+
+    _write(args.output, json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def cmd_plan_template(args: argparse.Namespace) -> int:
+    from yingji.core.demo import template_text
+
+    _write(args.output, template_text(args.language))
+    return 0
+
+
+def _write(path: str | None, text: str) -> None:
+    if path and path != "-":
+        Path(path).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from yingji.accounts.models import Role, User
+
+    if args.role not in Role.values:
+        print(f"--role: must be one of {', '.join(Role.values)}", file=sys.stderr)
+        return 1
+    user, created = User.objects.get_or_create(username=args.name)
+    user.role, user.department = args.role, args.department or ""
+    user.is_staff = user.is_superuser = args.role == "admin"
+    if args.password:
+        user.set_password(args.password)
+    elif created:
+        user.set_unusable_password()
+    user.save()
+    print(f"{'created' if created else 'updated'} user {user.username} ({user.role})")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from yingji.accounts.models import ApiToken, User
+
+    user = User.objects.filter(username=args.name).first()
+    if user is None:
+        print(f"no user named {args.name!r}; create it first with `yingji user add {args.name} --role ROLE`",
+              file=sys.stderr)
+        return 1
+    _, token = ApiToken.issue(user, args.label or "cli")
+    print(token)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    _django()
+    from yingji.core.audit import verify
+
+    result = verify()
+    if result.ok:
+        print(f"audit chain intact: {result.checked} entries")
+        return 0
+    print(f"audit chain BROKEN at entry {result.bad_id}: {result.reason} ({result.checked} entries before it "
+          "are intact)", file=sys.stderr)
+    return 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from yingji.core.demo import DEMO_PASSWORD, load_demo
+
+    for username, role, name in load_demo(args.language):
+        print(f"  {username:<24} {role:<16} {name}")
+    print(f"password for every demo login: {DEMO_PASSWORD}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _django()
+    from yingji.timers.worker import Worker
+
+    Worker().run(max_seconds=args.seconds)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Migrate, load the demo on first start if asked, start the worker, then serve."""
+    _django()
+    _migrate()
+    from django.conf import settings
+
+    from yingji.core.demo import DEMO_PASSWORD, load_demo
+    from yingji.plans.models import PlanVersion
+
+    logins: list[tuple[str, str, str]] = []
+    if args.demo:
+        logins = load_demo(args.language)
+    from django.db import connections
+
+    connections.close_all()  # the server and worker processes open their own
+    worker = None
+    if not args.no_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "yingji.cli", "worker"], env=os.environ.copy())
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"Yingji is serving at http://{host}:{args.port}/  (data: {settings.DATA_DIR})", flush=True)
+    if logins:
+        print(f"Demo logins (password: {DEMO_PASSWORD}):")
+        for username, role, name in logins:
+            print(f"  {username:<24} {role:<16} {name}")
+    if not PlanVersion.objects.filter(status="published").exists():
+        print("No plan is published: `yingji plan import FILE --publish`, or start with --demo.")
+    sys.stdout.flush()
+    try:
+        _serve(args.host, args.port, args.workers, args.threads)
+    finally:
+        if worker:
+            worker.terminate()
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+    return 0
+
+
+def _serve(host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from yingji.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+                "workers": workers, "threads": threads, "worker_class": "gthread",
+                "timeout": 60, "graceful_timeout": 10, "accesslog": None, "errorlog": "-",
+                "loglevel": "warning",
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return application
+
+    Server().run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="yingji", description="Yingji (应急): the hospital IT emergency plan.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="migrate, start the worker and serve the web UI and API")
+    run.add_argument("--host", default=os.environ.get("YINGJI_HOST", "127.0.0.1"))
+    run.add_argument("--port", type=int, default=int(os.environ.get("YINGJI_PORT", "8000")))
+    run.add_argument("--demo", action="store_true", help="load the demo hospital if no plan is published")
+    run.add_argument("--language", default="zh", choices=["zh", "en"], help="demo plan language")
+    run.add_argument("--workers", type=int, default=int(os.environ.get("YINGJI_WEB_WORKERS", "2")))
+    run.add_argument("--threads", type=int, default=int(os.environ.get("YINGJI_WEB_THREADS", "4")))
+    run.add_argument("--no-worker", action="store_true", help="serve only (run `yingji worker` elsewhere)")
+    run.set_defaults(func=cmd_run)
+
+    worker = sub.add_parser("worker", help="fire timers until stopped")
+    worker.add_argument("--seconds", type=float, default=None, help="stop after this long (for tests)")
+    worker.set_defaults(func=cmd_worker)
+
+    plan = sub.add_parser("plan", help="validate, import, export plans").add_subparsers(dest="plan_cmd", required=True)
+    p = plan.add_parser("validate", help="check a plan file; errors as FILE:LINE: path: message")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_plan_validate)
+    p = plan.add_parser("import", help="store a plan file as a new version")
+    p.add_argument("file")
+    p.add_argument("--publish", action="store_true", help="approve and publish it at once")
+    p.add_argument("--note", default="")
+    p.set_defaults(func=cmd_plan_import)
+    p = plan.add_parser("export", help="write the published (or given) version's YAML")
+    p.add_argument("-o", "--output")
+    p.add_argument("--version", type=int, help="version number (default: the published one)")
+    p.set_defaults(func=cmd_plan_export)
+    p = plan.add_parser("schema", help="write the JSON Schema of plan files (for editor completion)")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_plan_schema)
+    p = plan.add_parser("template", help="write a shipped plan template to start from")
+    p.add_argument("language", choices=["zh", "en"])
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_plan_template)
+
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)
+    p = user.add_parser("add", help="create or update a user")
+    p.add_argument("name")
+    p.add_argument("--role", required=True)
+    p.add_argument("--department", default="")
+    p.add_argument("--password")
+    p.set_defaults(func=cmd_user_add)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_cmd", required=True)
+    p = token.add_parser("create", help="print a new API token for user NAME")
+    p.add_argument("name")
+    p.add_argument("--label", default="")
+    p.set_defaults(func=cmd_token_create)
+
+    audit = sub.add_parser("audit", help="the audit chain").add_subparsers(dest="audit_cmd", required=True)
+    p = audit.add_parser("verify", help="exit 0 if the hash chain is intact, else 1 naming the first bad entry")
+    p.set_defaults(func=cmd_audit_verify)
+
+    demo = sub.add_parser("demo", help="publish the demo plan and create a login for every role")
+    demo.add_argument("--language", default="zh", choices=["zh", "en"])
+    demo.set_defaults(func=cmd_demo)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=lambda a: _manage(a.rest))
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def _manage(rest: list[str]) -> int:
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["yingji", *rest])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

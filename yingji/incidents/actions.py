@@ -1,0 +1,563 @@
+"""Every change to an incident goes through one function here.
+
+Each function checks who may do it and whether the incident is in a state that allows it, then,
+in one transaction: changes the rows, appends the hash-chained audit entry (which is also the
+incident's timeline), and schedules or settles the timers that follow from it. Views, the API,
+the CLI and the worker call these and nothing else that writes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from yingji.accounts.models import User
+from yingji.accounts.roles import allowed
+from yingji.core import audit, clock
+from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.errors import BadInput, Forbidden, InvalidTransition
+from yingji.plans.models import PlanVersion
+from yingji.plans.schema import SCHEME_ORDER, Plan
+from yingji.plans.store import plan_of, published
+from yingji.timers import service as timers
+
+from . import grading
+from .models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
+
+S = Incident.Status
+SCOPE_ORDER = [c.value for c in Incident.Scope]
+
+# From which states each lifecycle action may be taken.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "acknowledge": (S.REPORTED,),
+    "arrive": (S.REPORTED, S.ACKNOWLEDGED),
+    "activate": (S.REPORTED, S.ACKNOWLEDGED, S.ON_SITE),
+    "stand_down": (S.ACTIVATED, S.RESTORED),
+    "restore": (S.ACKNOWLEDGED, S.ON_SITE, S.ACTIVATED),
+    "close": (S.RESTORED,),
+    "cancel": (S.REPORTED, S.ACKNOWLEDGED, S.ON_SITE),
+    "merge": (S.REPORTED, S.ACKNOWLEDGED, S.ON_SITE),
+}
+
+
+def allowed_transitions(incident: Incident) -> list[str]:
+    """What the incident's state allows next (regardless of who asks)."""
+    out = []
+    for action, states in TRANSITIONS.items():
+        if incident.status not in states:
+            continue
+        if action == "stand_down" and not incident.plan_active:
+            continue
+        if action == "close" and incident.plan_active:
+            continue
+        out.append(action)
+    return out
+
+
+def roles_for(incident: Incident, action: str) -> frozenset[str] | None:
+    """The plan's narrower rule for this action on this incident, if it has one."""
+    plan = plan_of(incident.plan_version_id)
+    if action in ("activate", "stand_down"):
+        rule = plan.activation_for(incident.activation_level or incident.response_level)
+        if rule:
+            return frozenset(rule.activate if action == "activate" else rule.stand_down)
+    if action == "close":
+        treatment = plan.treatment_for(incident.fault_class)
+        if treatment:
+            return frozenset(treatment.may_close)
+    return None
+
+
+def may(actor: Actor | None, incident: Incident, action: str) -> bool:
+    """Both the role and the state allow it: what the UI offers as buttons."""
+    return action in allowed_transitions(incident) and allowed(actor, action, roles_for(incident, action))
+
+
+def _check(actor: Actor, incident: Incident, action: str, roles: frozenset[str] | None = None) -> None:
+    if not allowed(actor, action, roles if roles is not None else roles_for(incident, action)):
+        raise Forbidden(_("Your role may not %(action)s this incident.") % {"action": action},
+                        action=action)
+    if action in TRANSITIONS and action not in allowed_transitions(incident):
+        raise InvalidTransition(
+            _("Cannot %(action)s an incident that is %(status)s.") % {"action": action,
+                                                                      "status": incident.status},
+            action=action, status=incident.status, allowed=allowed_transitions(incident))
+
+
+def _locked(incident: Incident) -> Incident:
+    """Take the write lock and re-read, so the checks see the committed state."""
+    audit.write_lock()
+    return Incident.objects.get(pk=incident.pk)
+
+
+def _log(actor: Actor | str, action: str, subject: Incident, **data: Any) -> None:
+    name = actor if isinstance(actor, str) else actor_name(actor)
+    audit.append(name, action, "incident", subject.pk, data)
+
+
+# -- grading ------------------------------------------------------------------------------
+
+
+def facts_of(incident: Incident, plan: Plan, now: datetime) -> grading.Facts:
+    systems = incident.systems()
+    criticality = {s.criticality for code in systems if (s := plan.system(code))}
+    end = incident.restored_at or now
+    return grading.Facts(
+        systems=frozenset(systems), criticality=frozenset(criticality), scope=incident.scope,
+        cause=incident.cause, security=incident.security,
+        outage_s=max(0, int((end - incident.reported_at).total_seconds())),
+        patients=incident.patients_affected,
+    )
+
+
+def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
+    """Apply the plan's rules; log each change with the rule that caused it; plan the next look."""
+    plan = plan_of(incident.plan_version_id)
+    now = clock.now()
+    facts = facts_of(incident, plan, now)
+    changed = []
+    for scheme, decision in grading.evaluate(plan, facts).items():
+        if scheme in incident.grade_overrides:
+            continue
+        before = getattr(incident, scheme)
+        if before != decision.code:
+            setattr(incident, scheme, decision.code)
+            changed.append(scheme)
+            _log(actor, "incident.graded", incident, scheme=scheme, before=before, after=decision.code,
+                 why=why, outage_s=facts.outage_s, **decision.reason())
+    if changed:
+        incident.save(update_fields=changed)
+    key = f"incident:{incident.pk}:regrade"
+    threshold = grading.next_threshold(plan, facts) if incident.is_open else None
+    if threshold is not None:
+        timers.schedule("regrade", key, incident.reported_at + timedelta(seconds=threshold), incident.pk)
+    else:
+        timers.settle(key, timers.Timer.State.CANCELLED)
+    return changed
+
+
+@timers.handler("regrade")
+def _regrade_timer(timer: timers.Timer) -> None:
+    audit.write_lock()
+    incident = Incident.objects.get(pk=timer.incident_id or 0)
+    if incident.is_open:
+        _regrade(WORKER, incident, "elapsed")
+
+
+# -- reporting ----------------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    incident: Incident
+    report: Report
+    merged: bool
+
+
+def _local_day(plan: Plan, at: datetime) -> str:
+    return at.astimezone(zoneinfo.ZoneInfo(plan.hospital.timezone)).strftime("%Y%m%d")
+
+
+def _text(field: str, value: str | None, limit: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise BadInput(field, _("This field is required."))
+    if len(value) > limit:
+        raise BadInput(field, _("At most %(n)d characters.") % {"n": limit})
+    return value
+
+
+def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "", phone: str = "",
+                 reporter_name: str = "", department: str = "", patients_affected: int = 0,
+                 security_suspected: bool = False, scope: str = "", channel: str = Report.Channel.WEB,
+                 ) -> Intake:
+    """Record a fault report; join the open incident on that system or open a new one."""
+    if not allowed(actor, "phone_report" if channel == Report.Channel.PHONE else "report"):
+        raise Forbidden(_("Your role may not report faults."), action="report")
+    current = published()
+    if current is None:
+        raise BadInput("system", _("No plan is published yet; import one with `yingji plan import`."))
+    version_id, plan = current
+    if plan.system(system) is None:
+        raise BadInput("system", _("Unknown system %(code)s; choose one of: %(codes)s") % {
+            "code": system, "codes": ", ".join(s.code for s in plan.systems)})
+    symptom = _text("symptom", symptom, 500, required=True)
+    location = _text("location", location, 200)
+    phone = _text("phone", phone, 30)
+    reporter_name = _text("reporter_name", reporter_name, 100)
+    if department and plan.department(department) is None:
+        raise BadInput("department", _("Unknown department %(code)s.") % {"code": department})
+    if scope and scope not in SCOPE_ORDER:
+        raise BadInput("scope", _("Scope must be one of: %(v)s") % {"v": ", ".join(SCOPE_ORDER)})
+    if not isinstance(patients_affected, int) or patients_affected < 0:
+        raise BadInput("patients_affected", _("Must be a whole number, 0 or more."))
+    user = actor if isinstance(actor, User) else None
+
+    now = clock.now()
+    with transaction.atomic():
+        audit.write_lock()
+        incident = (Incident.objects
+                    .filter(system=system, status__in=Incident.OPEN,
+                            last_report_at__gte=now - timedelta(seconds=plan.intake.merge_window))
+                    .order_by("-last_report_at").first())
+        merged = incident is not None
+        day = _local_day(plan, now)
+        if incident is None:
+            incident = Incident.objects.create(
+                number=f"YJ{day}-{audit.next_number('incident:' + day):03d}",
+                plan_version_id=version_id, system=system, title=symptom, location=location,
+                scope=scope or Incident.Scope.TERMINAL, patients_affected=patients_affected,
+                security_suspected=security_suspected, reports_count=1, reported_at=now,
+                last_report_at=now,
+            )
+            _log(actor, "incident.opened", incident, number=incident.number, system=system,
+                 plan_version=version_id, symptom=symptom, location=location)
+            _regrade(actor, incident, "reported")
+            _set_board(incident)
+        else:
+            widened = _widen(incident, scope, patients_affected, security_suspected)
+            Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + 1,
+                                                           last_report_at=now)
+            incident.reports_count += 1
+            if widened:
+                _regrade(actor, incident, "report")
+                _set_board(incident)
+        report = Report.objects.create(
+            number=f"R{day}-{audit.next_number('report:' + day):04d}", access_key=secrets.token_urlsafe(16),
+            incident=incident, system=system, symptom=symptom, location=location, phone=phone,
+            reporter_name=reporter_name or (user.get_full_name() if user else ""),
+            department=department or (user.department if user else ""),
+            patients_affected=patients_affected, security_suspected=security_suspected, scope=scope,
+            channel=channel, user=user,
+            logged_by=actor_name(actor) if channel == Report.Channel.PHONE else "", reported_at=now,
+        )
+        _log(actor, "report.received", incident, report=report.number, channel=channel, merged=merged,
+             location=location, department=report.department)
+    return Intake(incident, report, merged)
+
+
+def _widen(incident: Incident, scope: str, patients: int, security_suspected: bool) -> bool:
+    """A later report can only widen what is known: larger scope, more patients, a security flag."""
+    fields = []
+    if scope and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(incident.scope):
+        incident.scope = scope
+        fields.append("scope")
+    if patients > incident.patients_affected:
+        incident.patients_affected = patients
+        fields.append("patients_affected")
+    if security_suspected and not incident.security_suspected:
+        incident.security_suspected = True
+        fields.append("security_suspected")
+    if fields:
+        incident.save(update_fields=fields)
+    return bool(fields)
+
+
+def _set_board(incident: Incident) -> None:
+    """Show the system as down (or degraded for a local fault) while the incident is open."""
+    if incident.is_open:
+        status = (SystemState.Status.DOWN if incident.scope in ("partial", "hospital")
+                  else SystemState.Status.DEGRADED)
+        SystemState.objects.filter(code=incident.system).exclude(
+            status__in=[SystemState.Status.STANDALONE, SystemState.Status.MANUAL]).exclude(
+            status=status, incident=incident).update(status=status, since=clock.now(), incident=incident)
+        return
+    still_open = (Incident.objects.filter(system=incident.system, status__in=Incident.OPEN)
+                  .exclude(pk=incident.pk).order_by("reported_at").first())
+    if still_open:
+        _set_board(still_open)
+    else:
+        SystemState.objects.filter(code=incident.system).update(
+            status=SystemState.Status.UP, since=clock.now(), incident=None)
+
+
+def sync_systems(version: PlanVersion) -> None:
+    """Keep one board row per system of the published plan (called by plans.actions.publish)."""
+    plan = plan_of(version.pk)
+    codes = []
+    for position, system in enumerate(plan.systems):
+        codes.append(system.code)
+        SystemState.objects.update_or_create(code=system.code, defaults={
+            "name": system.name, "criticality": system.criticality, "position": position, "in_plan": True})
+    SystemState.objects.exclude(code__in=codes).update(in_plan=False)
+
+
+# -- lifecycle ----------------------------------------------------------------------------
+
+
+def acknowledge(actor: Actor, incident: Incident) -> Incident:
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "acknowledge")
+        incident.status, incident.acknowledged_at = S.ACKNOWLEDGED, clock.now()
+        incident.save(update_fields=["status", "acknowledged_at"])
+        _log(actor, "incident.acknowledged", incident)
+    return incident
+
+
+def arrive(actor: Actor, incident: Incident) -> Incident:
+    """The engineer is on site. Arriving without having pressed acknowledge counts as both."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "arrive")
+        now = clock.now()
+        incident.acknowledged_at = incident.acknowledged_at or now
+        incident.status, incident.on_site_at = S.ON_SITE, now
+        incident.save(update_fields=["status", "acknowledged_at", "on_site_at"])
+        _log(actor, "incident.on_site", incident)
+    return incident
+
+
+def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
+    """Start the plan at a response level: department tasks and checklists come from the plan."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        plan = plan_of(incident.plan_version_id)
+        level = level or incident.response_level
+        rule = plan.activation_for(level)
+        if rule is None:
+            raise BadInput("level", _("The plan has no activation rule for level %(level)s.") % {"level": level})
+        _check(actor, incident, "activate", frozenset(rule.activate))
+        now = clock.now()
+        incident.status, incident.plan_active = S.ACTIVATED, True
+        incident.activation_level, incident.activated_at = level, now
+        incident.save(update_fields=["status", "plan_active", "activation_level", "activated_at"])
+        created = _create_tasks(incident, plan, rule.departments, now)
+        _log(actor, "incident.activated", incident, level=level, departments=created)
+    return incident
+
+
+def _create_tasks(incident: Incident, plan: Plan, departments: list[str] | str, now: datetime) -> list[str]:
+    codes = [d.code for d in plan.departments] if departments == "all" else list(departments)
+    ack_due = now + timedelta(seconds=plan.timers.department_ack)
+    created = []
+    for code in codes:
+        dept = plan.department(code)
+        procedure = plan.procedure_for(code)
+        task, new = DepartmentTask.objects.get_or_create(
+            incident=incident, department=code, scenario="",
+            defaults={"name": dept.name if dept else code, "ack_due_at": ack_due})
+        if new and procedure:
+            ChecklistItem.objects.bulk_create(
+                ChecklistItem(task=task, phase=phase, position=i, text=text)
+                for phase, i, text in procedure.checklist.items())
+        if new:
+            created.append(code)
+    facts = facts_of(incident, plan, now)
+    for scenario in plan.scenarios:
+        if any(grading.matches(cond, facts) for cond in scenario.applies_when):
+            task, new = DepartmentTask.objects.get_or_create(
+                incident=incident, department="", scenario=scenario.code, defaults={"name": scenario.name})
+            if new:
+                ChecklistItem.objects.bulk_create(
+                    ChecklistItem(task=task, phase=phase, position=i, text=text)
+                    for phase, i, text in scenario.checklist.items())
+    return created
+
+
+def stand_down(actor: Actor, incident: Incident) -> Incident:
+    """End the plan's activation. Before restore the incident goes back to on-site handling."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "stand_down")
+        incident.plan_active, incident.stood_down_at = False, clock.now()
+        if incident.status == S.ACTIVATED:
+            incident.status = S.ON_SITE
+        incident.save(update_fields=["plan_active", "stood_down_at", "status"])
+        _log(actor, "incident.stood_down", incident, level=incident.activation_level)
+    return incident
+
+
+def restore(actor: Actor, incident: Incident, note: str = "") -> Incident:
+    """The system works again: the board turns green and every linked reporter is told."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "restore")
+        now = clock.now()
+        incident.status, incident.restored_at = S.RESTORED, now
+        incident.save(update_fields=["status", "restored_at"])
+        _log(actor, "incident.restored", incident, note=_text("note", note, 2000))
+        _regrade(actor, incident, "restored")
+        _set_board(incident)
+        _tell_reporters(incident, now)
+    return incident
+
+
+def _tell_reporters(incident: Incident, now: datetime) -> None:
+    reports = Report.objects.filter(incident__in=[incident, *incident.merged_incidents.all()],
+                                    told_restored_at__isnull=True)
+    user_ids = set(reports.exclude(user=None).values_list("user_id", flat=True))
+    told = reports.update(told_restored_at=now)
+    Notice.objects.bulk_create(Notice(user_id=uid, incident=incident, kind="restored", created_at=now)
+                               for uid in user_ids)
+    _log(WORKER, "reporters.told", incident, reports=told, users=len(user_ids), channel="in_app")
+
+
+def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "close")
+        incident.status, incident.closed_at = S.CLOSED, clock.now()
+        incident.save(update_fields=["status", "closed_at"])
+        _log(actor, "incident.closed", incident, note=_text("note", note, 2000))
+    return incident
+
+
+def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
+    """Not a fault after all (a user error, a duplicate by phone). The reason is kept."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "cancel")
+        reason = _text("reason", reason, 2000, required=True)
+        incident.status, incident.closed_at = S.CANCELLED, clock.now()
+        incident.save(update_fields=["status", "closed_at"])
+        _log(actor, "incident.cancelled", incident, reason=reason)
+        _regrade(actor, incident, "cancelled")
+        _set_board(incident)
+    return incident
+
+
+def merge(actor: Actor, incident: Incident, into: Incident) -> Incident:
+    """Fold a duplicate incident into another: its reports follow, so its reporters are told too."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        into = Incident.objects.get(pk=into.pk)
+        _check(actor, incident, "merge")
+        if into.pk == incident.pk or into.status in Incident.ENDED:
+            raise BadInput("into", _("Merge into a different incident that is still going."))
+        moved = Report.objects.filter(incident=incident).update(incident=into)
+        Incident.objects.filter(pk=into.pk).update(reports_count=F("reports_count") + moved)
+        incident.status, incident.merged_into, incident.closed_at = S.MERGED, into, clock.now()
+        incident.reports_count = 0
+        incident.save(update_fields=["status", "merged_into", "closed_at", "reports_count"])
+        _log(actor, "incident.merged", incident, into=into.number, reports=moved)
+        _log(actor, "incident.absorbed", into, incident=incident.number, reports=moved)
+        _regrade(actor, incident, "merged")
+        _set_board(incident)
+    return into
+
+
+FACT_FIELDS = ("scope", "cause", "security", "patients_affected", "extra_systems", "location", "title")
+
+
+def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
+    """What the engineer learns on site; grades follow at once."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "update_facts")
+        if incident.status in Incident.ENDED:
+            raise InvalidTransition(_("This incident is finished."), status=incident.status, allowed=[])
+        plan = plan_of(incident.plan_version_id)
+        before, after = {}, {}
+        for field, value in changes.items():
+            if field not in FACT_FIELDS:
+                raise BadInput(field, _("Unknown field."))
+            value = _clean_fact(plan, field, value)
+            if getattr(incident, field) != value:
+                before[field], after[field] = getattr(incident, field), value
+                setattr(incident, field, value)
+        if after:
+            incident.save(update_fields=list(after))
+            _log(actor, "incident.facts", incident, before=before, after=after)
+            _regrade(actor, incident, "facts")
+            _set_board(incident)
+    return incident
+
+
+def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
+    choices = {"scope": Incident.Scope, "cause": Incident.Cause, "security": Incident.Security}
+    if field in choices:
+        if value not in choices[field].values:
+            raise BadInput(field, _("Must be one of: %(v)s") % {"v": ", ".join(choices[field].values)})
+        return value
+    if field == "patients_affected":
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
+        if number < 0:
+            raise BadInput(field, _("Must be a whole number, 0 or more."))
+        return number
+    if field == "extra_systems":
+        codes = list(value or [])
+        unknown = [c for c in codes if plan.system(c) is None]
+        if unknown:
+            raise BadInput(field, _("Unknown system %(code)s.") % {"code": ", ".join(unknown)})
+        return codes
+    return _text(field, str(value), 300 if field == "title" else 200, required=field == "title")
+
+
+def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, reason: str) -> Incident:
+    """The office sets a grade by hand (or, with an empty code, gives it back to the rules)."""
+    with transaction.atomic():
+        incident = _locked(incident)
+        _check(actor, incident, "override_grade")
+        plan = plan_of(incident.plan_version_id)
+        if scheme not in SCHEME_ORDER:
+            raise BadInput("scheme", _("Must be one of: %(v)s") % {"v": ", ".join(SCHEME_ORDER)})
+        reason = _text("reason", reason, 2000, required=True)
+        overrides = dict(incident.grade_overrides)
+        before = getattr(incident, scheme)
+        if code:
+            codes = [g.code for g in getattr(plan.grading, scheme).grades]
+            if code not in codes:
+                raise BadInput("code", _("Must be one of: %(v)s") % {"v": ", ".join(codes)})
+            overrides[scheme] = {"code": code, "reason": reason, "by": actor_name(actor),
+                                 "at": clock.now().isoformat()}
+            setattr(incident, scheme, code)
+        else:
+            overrides.pop(scheme, None)
+        incident.grade_overrides = overrides
+        incident.save(update_fields=["grade_overrides", scheme])
+        _log(actor, "incident.grade_overridden", incident, scheme=scheme, before=before,
+             after=code or None, reason=reason)
+        if not code:
+            _regrade(actor, incident, "override removed")
+    return incident
+
+
+# -- departments --------------------------------------------------------------------------
+
+
+def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:
+    if not allowed(actor, action):
+        raise Forbidden(_("Your role may not do this."), action=action)
+    own = isinstance(actor, User) and actor.role == "department_lead"
+    if own and task.department != getattr(actor, "department", None):
+        raise Forbidden(_("You may act only for your own department."), action=action)
+
+
+def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask:
+    with transaction.atomic():
+        audit.write_lock()
+        task = DepartmentTask.objects.select_related("incident").get(pk=task.pk)
+        _check_department(actor, task, "department_ack")
+        if task.acknowledged_at:
+            raise InvalidTransition(_("Already acknowledged."), status="acknowledged", allowed=[])
+        task.acknowledged_at, task.acknowledged_by = clock.now(), actor_name(actor)
+        task.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        late = task.ack_due_at is not None and task.acknowledged_at > task.ack_due_at
+        _log(actor, "department.acknowledged", task.incident, department=task.department, late=late)
+    return task
+
+
+def tick(actor: Actor, item: ChecklistItem, done: bool = True) -> ChecklistItem:
+    with transaction.atomic():
+        audit.write_lock()
+        item = ChecklistItem.objects.select_related("task__incident").get(pk=item.pk)
+        _check_department(actor, item.task, "tick")
+        if bool(item.done_at) == done:
+            return item
+        item.done_at, item.done_by = (clock.now(), actor_name(actor)) if done else (None, "")
+        item.save(update_fields=["done_at", "done_by"])
+        _log(actor, "checklist.ticked" if done else "checklist.unticked", item.task.incident,
+             department=item.task.department or item.task.scenario, phase=item.phase,
+             item=item.position, text=item.text[:200])
+    return item

@@ -1,0 +1,198 @@
+"""/api/v1/: the same actions as the web UI, for workstations, scripts and integrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import Field
+
+from yingji.accounts.models import ApiToken, User
+from yingji.core.errors import ActionError
+from yingji.core.models import AuditEntry
+from yingji.plans.store import published
+
+from . import actions
+from .models import Incident, Report, SystemState
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
+        user = ApiToken.user_for(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(title="Yingji API", version="1", urls_namespace="api", auth=TokenAuth(),
+               openapi_url="/openapi.json", docs_url="/docs")
+
+
+@api.exception_handler(ActionError)
+def action_error(request: HttpRequest, exc: ActionError):  # type: ignore[no-untyped-def]
+    return api.create_response(request, exc.as_dict(), status=exc.status_code)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError):  # type: ignore[no-untyped-def]
+    """Name the field first, so a workstation script can show what to fix."""
+    errors = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
+        errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid")})
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    return api.create_response(request, {"detail": f"{first['field']}: {first['message']}",
+                                         "field": first["field"], "errors": errors}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError):  # type: ignore[no-untyped-def]
+    return api.create_response(request, {"detail": "Authorization: Bearer <token> required; "
+                                                   "create one with `yingji token create USER`"}, status=401)
+
+
+class ReportIn(Schema):
+    system: str = Field(description="system code from the published plan")
+    symptom: str = Field(max_length=500)
+    location: str = Field("", max_length=200, description="place or workstation")
+    phone: str = Field("", max_length=30)
+    reporter_name: str = Field("", max_length=100)
+    department: str = Field("", description="department code from the plan")
+    patients_affected: int = Field(0, ge=0)
+    security_suspected: bool = False
+    scope: Literal["", "terminal", "area", "partial", "hospital"] = ""
+    channel: Literal["api", "phone"] = "api"
+
+
+class ReportOut(Schema):
+    id: int
+    number: str
+    report: str
+    status: str
+    grade: dict[str, str]
+    merged: bool
+    reports_count: int
+
+
+def _grades(incident: Incident) -> dict[str, str]:
+    return incident.grades()
+
+
+@api.post("/incidents", response={201: ReportOut}, summary="Report a fault")
+def post_report(request: HttpRequest, payload: ReportIn) -> tuple[int, dict[str, Any]]:
+    data = payload.dict()
+    channel = data.pop("channel")
+    intake = actions.report_fault(request.user, channel=channel, **data)  # type: ignore[arg-type]
+    incident = intake.incident
+    return 201, {"id": incident.pk, "number": incident.number, "report": intake.report.number,
+                 "status": incident.status, "grade": _grades(incident), "merged": intake.merged,
+                 "reports_count": incident.reports_count}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def incident_detail(incident: Incident) -> dict[str, Any]:
+    timeline = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).order_by("id")
+    return {
+        "id": incident.pk, "number": incident.number, "system": incident.system, "title": incident.title,
+        "location": incident.location, "status": incident.status, "plan_active": incident.plan_active,
+        "activation_level": incident.activation_level or None,
+        "plan_version": incident.plan_version_id, "scope": incident.scope, "cause": incident.cause,
+        "security": incident.security, "security_suspected": incident.security_suspected,
+        "patients_affected": incident.patients_affected, "systems": incident.systems(),
+        "grade": _grades(incident), "grade_overrides": incident.grade_overrides,
+        "reports_count": incident.reports_count,
+        "reported_at": _iso(incident.reported_at), "acknowledged_at": _iso(incident.acknowledged_at),
+        "on_site_at": _iso(incident.on_site_at), "activated_at": _iso(incident.activated_at),
+        "restored_at": _iso(incident.restored_at), "closed_at": _iso(incident.closed_at),
+        "merged_into": incident.merged_into.number if incident.merged_into else None,
+        "allowed": actions.allowed_transitions(incident),
+        "timeline": [{"id": e.pk, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "data": e.data}
+                     for e in timeline],
+        "departments": [
+            {"department": t.department, "scenario": t.scenario, "name": t.name,
+             "ack_due_at": _iso(t.ack_due_at), "acknowledged_at": _iso(t.acknowledged_at),
+             "items": [{"id": i.pk, "phase": i.phase, "text": i.text, "done_at": _iso(i.done_at),
+                        "done_by": i.done_by} for i in t.items.all()]}
+            for t in incident.tasks.prefetch_related("items")],
+    }
+
+
+@api.get("/incidents/{incident_id}", summary="One incident with its grades and timeline")
+def get_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
+    return incident_detail(get_object_or_404(Incident.objects.select_related("merged_into"), pk=incident_id))
+
+
+@api.get("/incidents", summary="Incidents, newest first")
+def list_incidents(request: HttpRequest, status: str = "", limit: int = 50) -> list[dict[str, Any]]:
+    rows = Incident.objects.all()
+    if status == "open":
+        rows = rows.filter(status__in=Incident.OPEN)
+    elif status:
+        rows = rows.filter(status=status)
+    return [{"id": i.pk, "number": i.number, "system": i.system, "status": i.status, "grade": _grades(i),
+             "reports_count": i.reports_count, "reported_at": _iso(i.reported_at)}
+            for i in rows[: max(1, min(limit, 500))]]
+
+
+class ActionIn(Schema):
+    note: str = ""
+    level: str = ""
+    reason: str = ""
+
+
+@api.post("/incidents/{incident_id}/{action}", summary="acknowledge | arrive | activate | stand_down | "
+          "restore | close | cancel")
+def post_action(request: HttpRequest, incident_id: int, action: str,
+                payload: ActionIn | None = None) -> dict[str, Any]:
+    incident = get_object_or_404(Incident, pk=incident_id)
+    body = payload or ActionIn()
+    user = request.user
+    match action:
+        case "acknowledge":
+            incident = actions.acknowledge(user, incident)  # type: ignore[arg-type]
+        case "arrive":
+            incident = actions.arrive(user, incident)  # type: ignore[arg-type]
+        case "activate":
+            incident = actions.activate(user, incident, body.level)  # type: ignore[arg-type]
+        case "stand_down" | "stand-down":
+            incident = actions.stand_down(user, incident)  # type: ignore[arg-type]
+        case "restore":
+            incident = actions.restore(user, incident, body.note)  # type: ignore[arg-type]
+        case "close":
+            incident = actions.close(user, incident, body.note)  # type: ignore[arg-type]
+        case "cancel":
+            incident = actions.cancel(user, incident, body.reason)  # type: ignore[arg-type]
+        case _:
+            return api.create_response(  # type: ignore[return-value]
+                request, {"detail": f"unknown action {action!r}", "field": "action",
+                          "allowed": list(actions.TRANSITIONS)}, status=404)
+    return incident_detail(incident)
+
+
+@api.get("/reports/{number}", summary="A report and the status of its incident")
+def get_report(request: HttpRequest, number: str) -> dict[str, Any]:
+    report = get_object_or_404(Report.objects.select_related("incident"), number=number)
+    return {"number": report.number, "incident": report.incident.number, "status": report.incident.status,
+            "reported_at": _iso(report.reported_at), "told_restored_at": _iso(report.told_restored_at)}
+
+
+@api.get("/systems", auth=None, summary="Systems of the published plan with their status (public)")
+def list_systems(request: HttpRequest) -> list[dict[str, Any]]:
+    return [{"code": s.code, "name": s.name, "status": s.status, "criticality": s.criticality,
+             "since": _iso(s.since)} for s in SystemState.objects.filter(in_plan=True)]
+
+
+@api.get("/departments", auth=None, summary="Departments of the published plan (public)")
+def list_departments(request: HttpRequest) -> list[dict[str, str]]:
+    current = published()
+    if current is None:
+        return []
+    return [{"code": d.code, "name": d.name, "kind": d.kind} for d in current[1].departments]

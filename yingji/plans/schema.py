@@ -1,0 +1,481 @@
+"""The emergency plan (应急预案) as data.
+
+One YAML file holds what the binder holds: the hospital, who leads, the departments and outside
+contacts, the systems, how faults are graded, who treats which class, who may activate which
+level, the deadlines, and what each department does on paper. Pydantic checks the shape; the
+cross-references (a group naming a person who is not listed, a rule naming an unknown system) are
+checked in `Plan.reference_errors` so every error can point at the exact field and line.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterator
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from .durations import PATTERN, format_duration, parse_duration
+
+SCHEMA_ID = "yingji/plan@1"
+
+Duration = Annotated[
+    int,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": PATTERN, "examples": ["30s", "5m", "3h", "1d"]}),
+]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\- ]{3,30}$")]
+
+ROLES = ("reporter", "engineer", "office", "commander", "department_lead", "viewer", "admin")
+Role = Literal["reporter", "engineer", "office", "commander", "department_lead", "viewer", "admin"]
+Criticality = Literal["core", "important", "general"]
+# How far a fault reaches: one workstation, an area (floor, switch), part of a system, the hospital.
+Scope = Literal["terminal", "area", "partial", "hospital"]
+Cause = Literal[
+    "hardware", "software", "network", "database", "power", "environment", "interface",
+    "misuse", "security", "disaster", "unknown",
+]
+Security = Literal["none", "virus", "intrusion", "ransomware", "data_leak", "ddos"]
+Mode = Literal["read_only", "standalone", "manual"]
+Phase = Literal["on_activation", "during", "after_recovery"]
+PHASES: tuple[Phase, ...] = ("on_activation", "during", "after_recovery")
+# A page goes to a person, everyone holding a role, a group, or whoever is on duty for a group.
+TARGET_RE = re.compile(r"^(person|role|group|oncall|department):([A-Za-z0-9_.-]+)$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Hospital(Strict):
+    code: Code
+    name: Text
+    short_name: str | None = None
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh-hans", "en"] = "zh-hans"
+    cii: bool = Field(False, description="critical information infrastructure: CAC report within 1 h")
+    it_hotline: Phone | None = Field(None, description="24 h fault line of the information center")
+    address: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Asia/Shanghai") from None
+        return value
+
+
+class Document(Strict):
+    title: Text
+    version: str
+    purpose: str | None = None
+    basis: list[Text] = []
+    scope: str | None = None
+    principles: list[Text] = []
+    risks: list[Text] = Field([], description="risk scenarios the plan covers")
+    early_warning: list[Text] = Field([], description="monitoring and early-warning rules")
+    effective_note: str | None = None
+
+
+class Person(Strict):
+    code: Code
+    name: Text
+    title: str | None = None
+    department: Code | None = None
+    mobile: Phone | None = None
+    phone: Phone | None = None
+    email: str | None = None
+    deputy: Code | None = None
+    role: Role | None = Field(None, description="the Yingji role a login for this person gets")
+
+
+class Group(Strict):
+    code: Code
+    name: Text
+    leader: Code | None = None
+    deputies: list[Code] = []
+    members: list[Code] = []
+    member_note: str | None = Field(None, description="membership as the plan words it")
+    duties: list[Text] = []
+    phone: Phone | None = None
+
+
+class Organization(Strict):
+    leading_group: Group
+    office: Group
+    groups: list[Group] = []
+
+    def all_groups(self) -> list[Group]:
+        return [self.leading_group, self.office, *self.groups]
+
+
+class Department(Strict):
+    code: Code
+    name: Text
+    kind: Literal[
+        "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
+        "administrative", "information", "logistics", "insurance",
+    ]
+    lead: Code | None = None
+    phone: Phone | None = None
+    location: str | None = None
+
+
+class ExternalContact(Strict):
+    code: Code
+    name: Text
+    kind: Literal[
+        "vendor", "carrier", "power", "insurance", "health_commission", "insurance_bureau",
+        "police", "cac", "protection_dept", "other",
+    ]
+    phone: Phone | None = None
+    email: str | None = None
+    systems: list[Code] = []
+    note: str | None = None
+
+
+class Capability(Strict):
+    available: bool = False
+    how: str | None = None
+
+
+class System(Strict):
+    code: Code
+    name: Text
+    description: str | None = None
+    owner: Code | None = Field(None, description="department code")
+    vendor: Code | None = Field(None, description="external contact code")
+    protection_level: int | None = Field(None, ge=1, le=5, description="等保 level")
+    criticality: Criticality = "general"
+    rto: Duration | None = None
+    rpo: Duration | None = None
+    mtpd: Duration | None = None
+    depends_on: list[Code] = []
+    standalone: Capability = Capability()
+    read_only: Capability = Capability()
+    departments: list[Code] = []
+
+
+class Condition(Strict):
+    """Every key given must hold; absent keys do not matter."""
+
+    systems: list[Code] | None = None
+    criticality: list[Criticality] | None = None
+    scope: list[Scope] | None = None
+    cause: list[Cause] | None = None
+    security: list[Security] | None = None
+    outage_over: Duration | None = Field(None, description="the outage has lasted longer than this")
+    patients_over: int | None = Field(None, ge=0)
+
+
+class Grade(Strict):
+    code: Code
+    name: Text
+    description: str | None = None
+    when: list[Condition] = Field([], description="any one condition grades the incident so")
+    default: bool = False
+    manual: bool = Field(False, description="never computed; only the office's override sets it")
+
+
+class Scheme(Strict):
+    name: Text
+    description: str | None = None
+    grades: list[Grade] = Field(min_length=1, description="most severe first; the first match wins")
+
+
+class Grading(Strict):
+    fault_class: Scheme
+    response_level: Scheme
+    duration_level: Scheme
+    category: Scheme
+    national_grade: Scheme
+
+    def schemes(self) -> Iterator[tuple[str, Scheme]]:
+        for name in SCHEME_ORDER:
+            yield name, getattr(self, name)
+
+
+SCHEME_ORDER = ("fault_class", "response_level", "duration_level", "category", "national_grade")
+
+
+class Treatment(Strict):
+    fault_class: Code
+    lead: Text = Field(description="who leads, as the plan says it")
+    page: list[str] = []
+    may_close: list[Role] = ["office"]
+    register_only: bool = Field(False, description="handled alone by the engineer and registered")
+
+
+class Activation(Strict):
+    level: Code = Field(description="a response_level grade")
+    requires_activation: bool = True
+    activate: list[Role] = ["commander"]
+    stand_down: list[Role] = ["commander"]
+    notify: list[str] = []
+    departments: list[Code] | Literal["all"] = "all"
+
+
+class ModeSwitch(Strict):
+    after: Duration = Field(description="of core outage")
+    mode: Mode
+    systems: list[Code] = Field(description="whose outage starts this clock")
+    departments: list[Code]
+    notify: list[str] = []
+    instruction: Text | None = None
+
+
+class Timers(Strict):
+    acknowledge: Duration = parse_duration("5m")
+    on_site: Duration = parse_duration("10m")
+    fix: Duration = parse_duration("30m")
+    department_ack: Duration = parse_duration("10m")
+    backentry: Duration = parse_duration("24h")
+    modes: list[ModeSwitch] = []
+
+
+class Intake(Strict):
+    merge_window: Duration = parse_duration("30m")
+    symptoms: list[Text] = Field([], description="quick choices shown on the report form")
+
+
+class Checklist(Strict):
+    on_activation: list[Text] = []
+    during: list[Text] = []
+    after_recovery: list[Text] = []
+
+    def items(self) -> Iterator[tuple[Phase, int, str]]:
+        for phase in PHASES:
+            for index, text in enumerate(getattr(self, phase)):
+                yield phase, index, text
+
+
+class Procedure(Strict):
+    department: Code
+    checklist: Checklist
+
+
+class Scenario(Strict):
+    code: Code
+    name: Text
+    applies_when: list[Condition] = []
+    lead: str | None = None
+    notify: list[str] = []
+    checklist: Checklist
+    bulletin: str | None = Field(None, description="notice shown on screens and the status page")
+    contacts: list[Code] = Field([], description="external contacts to call")
+
+
+class PeakHours(Strict):
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    start: time = time(9, 0)
+    end: time = time(11, 0)
+    instruction: Text
+
+
+class BackupJob(Strict):
+    code: Code
+    name: Text
+    system: Code | None = None
+    target: Literal["local", "remote", "mobile_disk", "offline"]
+    schedule: Text = Field(description="e.g. daily, monthly, the 15th and the last day of each month")
+    every: Duration
+    grace: Duration = parse_duration("6h")
+
+
+class Maintenance(Strict):
+    backups: list[BackupJob] = []
+    daily_checks: list[Text] = []
+    patrol: list[Text] = Field([], description="machine-room patrol items")
+    patrol_every: Duration = parse_duration("1h")
+    ups_test_every: Duration = parse_duration("90d")
+    drill_every: Duration = parse_duration("365d")
+    plan_review_every: Duration = parse_duration("365d")
+    training: list[Text] = []
+
+
+class Message(Strict):
+    subject: Text
+    body: Text
+
+
+class Plan(Strict):
+    schema_: Literal["yingji/plan@1"] = Field("yingji/plan@1", alias="schema")
+    hospital: Hospital
+    document: Document
+    organization: Organization
+    people: list[Person] = []
+    departments: list[Department] = Field(min_length=1)
+    external_contacts: list[ExternalContact] = []
+    systems: list[System] = Field(min_length=1)
+    grading: Grading
+    treatment: list[Treatment] = []
+    activation: list[Activation] = []
+    timers: Timers = Field(default_factory=Timers)
+    intake: Intake = Field(default_factory=Intake)
+    procedures: list[Procedure] = []
+    scenarios: list[Scenario] = []
+    peak_hours: PeakHours | None = None
+    maintenance: Maintenance = Field(default_factory=Maintenance)
+    messages: dict[Code, Message] = {}
+    rewards_and_penalties: list[Text] = []
+    attachments: list[Text] = []
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # -- lookups the app uses -------------------------------------------------------------
+
+    def system(self, code: str) -> System | None:
+        return next((s for s in self.systems if s.code == code), None)
+
+    def department(self, code: str) -> Department | None:
+        return next((d for d in self.departments if d.code == code), None)
+
+    def person(self, code: str) -> Person | None:
+        return next((p for p in self.people if p.code == code), None)
+
+    def treatment_for(self, fault_class: str | None) -> Treatment | None:
+        return next((t for t in self.treatment if t.fault_class == fault_class), None)
+
+    def activation_for(self, level: str | None) -> Activation | None:
+        return next((a for a in self.activation if a.level == level), None)
+
+    def procedure_for(self, department: str) -> Procedure | None:
+        return next((p for p in self.procedures if p.department == department), None)
+
+    def summary(self) -> str:
+        return (
+            f"{self.hospital.name}: {len(self.people)} people, {len(self.organization.all_groups())} groups, "
+            f"{len(self.departments)} departments, {len(self.systems)} systems, "
+            f"{len(self.procedures)} department procedures, {len(self.scenarios)} scenarios"
+        )
+
+    # -- cross-references ------------------------------------------------------------------
+
+    def reference_errors(self) -> list[tuple[tuple[Any, ...], str]]:
+        """Every dangling or duplicated code, as (path, message), in file order."""
+        errors: list[tuple[tuple[Any, ...], str]] = []
+
+        def unique(items: list[Any], path: tuple[Any, ...], what: str) -> set[str]:
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.code in seen:
+                    errors.append(((*path, i, "code"), f"duplicate {what} code {item.code!r}"))
+                seen.add(item.code)
+            return seen
+
+        people = unique(self.people, ("people",), "person")
+        departments = unique(self.departments, ("departments",), "department")
+        contacts = unique(self.external_contacts, ("external_contacts",), "external contact")
+        systems = unique(self.systems, ("systems",), "system")
+        groups_list = self.organization.all_groups()
+        group_paths: list[tuple[Any, ...]] = [
+            ("organization", "leading_group"),
+            ("organization", "office"),
+            *[("organization", "groups", i) for i in range(len(self.organization.groups))],
+        ]
+        groups: set[str] = set()
+        for group, path in zip(groups_list, group_paths, strict=True):
+            if group.code in groups:
+                errors.append(((*path, "code"), f"duplicate group code {group.code!r}"))
+            groups.add(group.code)
+        unique(self.scenarios, ("scenarios",), "scenario")
+
+        def ref(code: str | None, known: set[str], path: tuple[Any, ...], what: str) -> None:
+            if code is not None and code not in known:
+                errors.append((path, f"unknown {what} {code!r}"))
+
+        def refs(codes: list[str], known: set[str], path: tuple[Any, ...], what: str) -> None:
+            for i, code in enumerate(codes):
+                ref(code, known, (*path, i), what)
+
+        def targets(values: list[str], path: tuple[Any, ...]) -> None:
+            known = {"person": people, "group": groups, "oncall": groups, "department": departments,
+                     "role": set(ROLES)}
+            for i, value in enumerate(values):
+                match = TARGET_RE.match(value)
+                if not match:
+                    errors.append(((*path, i), f"{value!r} is not a target; write person:CODE, role:ROLE, "
+                                   "group:CODE, oncall:GROUP or department:CODE"))
+                elif match[2] not in known[match[1]]:
+                    errors.append(((*path, i), f"unknown {match[1]} {match[2]!r}"))
+
+        for i, person in enumerate(self.people):
+            ref(person.department, departments, ("people", i, "department"), "department")
+            ref(person.deputy, people, ("people", i, "deputy"), "person")
+        for group, path in zip(groups_list, group_paths, strict=True):
+            ref(group.leader, people, (*path, "leader"), "person")
+            refs(group.deputies, people, (*path, "deputies"), "person")
+            refs(group.members, people, (*path, "members"), "person")
+        for i, dept in enumerate(self.departments):
+            ref(dept.lead, people, ("departments", i, "lead"), "person")
+        for i, contact in enumerate(self.external_contacts):
+            refs(contact.systems, systems, ("external_contacts", i, "systems"), "system")
+        for i, system in enumerate(self.systems):
+            ref(system.owner, departments, ("systems", i, "owner"), "department")
+            ref(system.vendor, contacts, ("systems", i, "vendor"), "external contact")
+            refs(system.depends_on, systems, ("systems", i, "depends_on"), "system")
+            refs(system.departments, departments, ("systems", i, "departments"), "department")
+
+        grade_codes: dict[str, set[str]] = {}
+        for name, scheme in self.grading.schemes():
+            path = ("grading", name)
+            grade_codes[name] = unique(scheme.grades, (*path, "grades"), "grade")
+            if sum(g.default for g in scheme.grades) > 1:
+                errors.append(((*path, "grades"), "only one grade may be the default"))
+            for g, grade in enumerate(scheme.grades):
+                if not grade.when and not grade.default and not grade.manual:
+                    errors.append(((*path, "grades", g, "code"),
+                                   "a grade needs when: conditions, default: true or manual: true"))
+                for c, cond in enumerate(grade.when):
+                    refs(cond.systems or [], systems, (*path, "grades", g, "when", c, "systems"), "system")
+
+        for i, treat in enumerate(self.treatment):
+            ref(treat.fault_class, grade_codes["fault_class"], ("treatment", i, "fault_class"), "fault class")
+            targets(treat.page, ("treatment", i, "page"))
+        for i, act in enumerate(self.activation):
+            ref(act.level, grade_codes["response_level"], ("activation", i, "level"), "response level")
+            targets(act.notify, ("activation", i, "notify"))
+            if act.departments != "all":
+                refs(act.departments, departments, ("activation", i, "departments"), "department")
+        for i, switch in enumerate(self.timers.modes):
+            refs(switch.systems, systems, ("timers", "modes", i, "systems"), "system")
+            refs(switch.departments, departments, ("timers", "modes", i, "departments"), "department")
+            targets(switch.notify, ("timers", "modes", i, "notify"))
+        seen_procedures: set[str] = set()
+        for i, proc in enumerate(self.procedures):
+            ref(proc.department, departments, ("procedures", i, "department"), "department")
+            if proc.department in seen_procedures:
+                errors.append((("procedures", i, "department"), f"duplicate procedure for {proc.department!r}"))
+            seen_procedures.add(proc.department)
+        for i, scenario in enumerate(self.scenarios):
+            targets(scenario.notify, ("scenarios", i, "notify"))
+            refs(scenario.contacts, contacts, ("scenarios", i, "contacts"), "external contact")
+            for c, cond in enumerate(scenario.applies_when):
+                refs(cond.systems or [], systems, ("scenarios", i, "applies_when", c, "systems"), "system")
+        for i, job in enumerate(self.maintenance.backups):
+            ref(job.system, systems, ("maintenance", "backups", i, "system"), "system")
+        return errors
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Plan.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://yingji.example/schema/plan-1.json"
+    schema["title"] = "Yingji emergency plan"
+    return schema

@@ -1,0 +1,70 @@
+"""The worker loop (the healthchecks `sendalerts` pattern): beat, fire what is due, sleep.
+
+Nothing here holds state between rounds; everything lives in the timer rows, so a worker can be
+killed at any point and another (or the same, restarted) picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from types import FrameType
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from yingji.core import clock
+
+from . import service
+
+log = logging.getLogger("yingji.worker")
+
+
+class Worker:
+    def __init__(self, poll_s: float | None = None, beat_every_s: float = 5.0):
+        self.poll_s = settings.YINGJI_WORKER_POLL_S if poll_s is None else poll_s
+        self.beat_every_s = beat_every_s
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = False
+
+    def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        self.stopping = True
+
+    def run_once(self) -> int:
+        return service.run_due()
+
+    def run(self, max_seconds: float | None = None) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        started = time.monotonic()
+        last_beat = 0.0
+        log.info("worker %s started", self.name)
+        while not self.stopping:
+            try:
+                if time.monotonic() - last_beat >= self.beat_every_s:
+                    service.beat(self.name)
+                    last_beat = time.monotonic()
+                fired = self.run_once()
+            except Exception:
+                # A database hiccup must not kill the loop: log, reconnect, go on.
+                log.exception("worker round failed")
+                close_old_connections()
+                fired = 0
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                break
+            if not fired:
+                time.sleep(self._sleep_for())
+        log.info("worker %s stopped", self.name)
+
+    def _sleep_for(self) -> float:
+        """Sleep until the next due timer, but never longer than one poll interval."""
+        from .models import Timer
+
+        next_due = (Timer.objects.filter(state=Timer.State.PENDING).order_by("due_at")
+                    .values_list("due_at", flat=True).first())
+        if next_due is None:
+            return self.poll_s
+        return max(0.0, min(self.poll_s, (next_due - clock.now()).total_seconds()))

@@ -1,0 +1,285 @@
+"""Server-rendered pages. Every button is a plain POST form, so the UI works on old intranet
+browsers with JavaScript off; htmx only refreshes the live parts when it is there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from yingji.accounts.roles import allowed
+from yingji.core import clock
+from yingji.core.actors import ANONYMOUS
+from yingji.core.errors import ActionError, BadInput
+from yingji.core.models import AuditEntry
+from yingji.incidents import actions
+from yingji.incidents.models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
+from yingji.plans import actions as plan_actions
+from yingji.plans.models import PlanVersion
+from yingji.plans.schema import SCHEME_ORDER
+from yingji.plans.store import plan_of, published
+from yingji.timers.service import worker_alive
+
+from .timeline import describe, grade_reason
+
+BUTTONS = ("acknowledge", "arrive", "activate", "stand_down", "restore", "close")
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor, "worker": worker_alive(),
+                         "plan": published() is not None, "time": clock.now().isoformat()})
+
+
+def _board() -> list[SystemState]:
+    return list(SystemState.objects.filter(in_plan=True).select_related("incident"))
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    open_incidents = Incident.objects.filter(status__in=Incident.OPEN).order_by("-reported_at")[:50]
+    recent = (Incident.objects.filter(status=Incident.Status.RESTORED).order_by("-restored_at")[:10])
+    notices = []
+    if request.user.is_authenticated:
+        notices = list(Notice.objects.filter(user=request.user, read_at__isnull=True)
+                       .select_related("incident")[:10])
+    context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices}
+    template = "web/_board.html" if request.headers.get("HX-Request") else "web/dashboard.html"
+    return render(request, template, context)
+
+
+def report_form(request: HttpRequest) -> HttpResponse:
+    """The ≤30-second form: which system, what is wrong, where, a phone number."""
+    user = request.user if request.user.is_authenticated else None
+    if user is None and not _anonymous_ok():
+        return redirect(f"/login?next={request.path}")
+    phone_mode = request.GET.get("phone") == "1" or request.POST.get("channel") == "phone"
+    if phone_mode and not allowed(user, "phone_report"):
+        phone_mode = False
+    current = published()
+    errors: dict[str, str] = {}
+    if request.method == "POST" and current:
+        try:
+            intake = actions.report_fault(
+                user or ANONYMOUS,
+                system=request.POST.get("system", ""), symptom=request.POST.get("symptom", ""),
+                location=request.POST.get("location", ""), phone=request.POST.get("phone", ""),
+                reporter_name=request.POST.get("reporter_name", ""),
+                department=request.POST.get("department", ""),
+                patients_affected=_int(request.POST.get("patients_affected"), "patients_affected"),
+                security_suspected=request.POST.get("security_suspected") == "on",
+                scope=request.POST.get("scope", ""),
+                channel=Report.Channel.PHONE if phone_mode else Report.Channel.WEB,
+            )
+        except BadInput as exc:
+            errors[exc.field] = exc.message
+        else:
+            return redirect("report_status", key=intake.report.access_key)
+    plan = current[1] if current else None
+    last_location = request.COOKIES.get("yj_location", "")
+    return render(request, "web/report.html", {
+        "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
+        "board": {s.code: s for s in _board()}, "last_location": last_location,
+        "scopes": Incident.Scope.choices,
+    }, status=400 if errors else 200)
+
+
+def _anonymous_ok() -> bool:
+    from django.conf import settings
+
+    return bool(settings.YINGJI_ANONYMOUS_REPORTS)
+
+
+def _int(value: str | None, field: str) -> int:
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
+
+
+def report_status(request: HttpRequest, key: str) -> HttpResponse:
+    """What the reporter sees: their reference, the incident's status, and "restored" when it is."""
+    report = get_object_or_404(Report.objects.select_related("incident"), access_key=key)
+    incident = report.incident
+    while incident.merged_into_id:
+        incident = incident.merged_into  # type: ignore[assignment]
+    response = render(request, "web/report_status.html", {"report": report, "incident": incident})
+    if report.location:
+        response.set_cookie("yj_location", report.location, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+@login_required
+def incident_list(request: HttpRequest) -> HttpResponse:
+    rows = Incident.objects.all().order_by("-reported_at")
+    status = request.GET.get("status", "")
+    if status == "open":
+        rows = rows.filter(status__in=Incident.OPEN)
+    elif status in Incident.Status.values:
+        rows = rows.filter(status=status)
+    system = request.GET.get("system", "")
+    if system:
+        rows = rows.filter(system=system)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
+                                                      "statuses": Incident.Status.choices})
+
+
+@login_required
+def incident_page(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident.objects.select_related("plan_version", "merged_into"), number=number)
+    plan = plan_of(incident.plan_version_id)
+    entries = list(AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).order_by("id"))
+    grade_reasons: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.action == "incident.graded":
+            grade_reasons[entry.data["scheme"]] = entry.data
+    grades = []
+    for scheme_name in SCHEME_ORDER:
+        scheme = getattr(plan.grading, scheme_name)
+        code = getattr(incident, scheme_name)
+        grade = next((g for g in scheme.grades if g.code == code), None)
+        grades.append({"scheme": scheme_name, "scheme_name": scheme.name, "code": code,
+                       "name": grade.name if grade else code,
+                       "override": incident.grade_overrides.get(scheme_name),
+                       "reason": grade_reasons.get(scheme_name), "choices": scheme.grades,
+                       "reason_text": grade_reason(grade_reasons[scheme_name]) if scheme_name in grade_reasons else ""})
+    tasks = list(incident.tasks.prefetch_related("items"))
+    user: Any = request.user
+    for task in tasks:
+        task.may_act = _may_act_for(user, task)  # type: ignore[attr-defined]
+    context = {
+        "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
+        "timeline": [describe(e) for e in entries], "tasks": tasks,
+        "buttons": [a for a in BUTTONS if actions.may(user, incident, a)],
+        "may_cancel": actions.may(user, incident, "cancel"),
+        "may_edit": allowed(user, "update_facts") and incident.status not in Incident.ENDED,
+        "may_override": allowed(user, "override_grade"),
+        "reports": incident.reports.all()[:20],
+        "treatment": plan.treatment_for(incident.fault_class),
+        "activation": plan.activation_for(incident.activation_level or incident.response_level),
+        "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
+        "securities": Incident.Security.choices, "now": clock.now(),
+    }
+    template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
+    return render(request, template, context)
+
+
+def _may_act_for(user: Any, task: DepartmentTask) -> bool:
+    if not allowed(user, "tick"):
+        return False
+    return user.role != "department_lead" or user.department == task.department
+
+
+def _run(request: HttpRequest, fn: Any, *args: Any, **kwargs: Any) -> bool:
+    try:
+        fn(request.user, *args, **kwargs)
+    except ActionError as exc:
+        messages.error(request, exc.message)
+        return False
+    return True
+
+
+@login_required
+@require_POST
+def incident_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    note = request.POST.get("note", "")
+    handlers = {
+        "acknowledge": lambda: actions.acknowledge(request.user, incident),  # type: ignore[arg-type]
+        "arrive": lambda: actions.arrive(request.user, incident),  # type: ignore[arg-type]
+        "activate": lambda: actions.activate(request.user, incident, request.POST.get("level", "")),  # type: ignore[arg-type]
+        "stand_down": lambda: actions.stand_down(request.user, incident),  # type: ignore[arg-type]
+        "restore": lambda: actions.restore(request.user, incident, note),  # type: ignore[arg-type]
+        "close": lambda: actions.close(request.user, incident, note),  # type: ignore[arg-type]
+        "cancel": lambda: actions.cancel(request.user, incident, request.POST.get("reason", "")),  # type: ignore[arg-type]
+    }
+    if action not in handlers:
+        return HttpResponse(status=404)
+    try:
+        handlers[action]()
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("incident", number=number)
+
+
+@login_required
+@require_POST
+def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    changes: dict[str, Any] = {f: request.POST[f] for f in ("scope", "cause", "security", "patients_affected",
+                                                              "location", "title") if f in request.POST}
+    if "extra_systems" in request.POST:
+        changes["extra_systems"] = request.POST.getlist("extra_systems")
+    _run(request, actions.update_facts, incident, **changes)
+    return redirect("incident", number=number)
+
+
+@login_required
+@require_POST
+def incident_grade(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    _run(request, actions.override_grade, incident, request.POST.get("scheme", ""),
+         request.POST.get("code", ""), request.POST.get("reason", ""))
+    return redirect("incident", number=number)
+
+
+@login_required
+@require_POST
+def task_ack(request: HttpRequest, task_id: int) -> HttpResponse:
+    task = get_object_or_404(DepartmentTask.objects.select_related("incident"), pk=task_id)
+    _run(request, actions.acknowledge_department, task)
+    return redirect("incident", number=task.incident.number)
+
+
+@login_required
+@require_POST
+def item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(ChecklistItem.objects.select_related("task__incident"), pk=item_id)
+    _run(request, actions.tick, item, request.POST.get("done", "1") == "1")
+    return redirect(f"/incidents/{item.task.incident.number}#task-{item.task_id}")
+
+
+@login_required
+@require_POST
+def notice_read(request: HttpRequest, notice_id: int) -> HttpResponse:
+    Notice.objects.filter(pk=notice_id, user_id=request.user.pk or 0).update(read_at=clock.now())
+    return redirect("dashboard")
+
+
+@login_required
+def plan_view(request: HttpRequest) -> HttpResponse:
+    versions = list(PlanVersion.objects.all()[:20])
+    version_id = request.GET.get("version")
+    version: PlanVersion | None
+    if version_id:
+        version = get_object_or_404(PlanVersion, pk=version_id)
+    else:
+        current = published()
+        version = PlanVersion.objects.get(pk=current[0]) if current else next(iter(versions), None)
+    plan = plan_of(version.pk) if version else None
+    return render(request, "web/plan.html", {
+        "version": version, "plan": plan, "versions": versions,
+        "may_approve": allowed(request.user, "plan_approve"),  # type: ignore[arg-type]
+        "may_publish": allowed(request.user, "plan_publish"),  # type: ignore[arg-type]
+    })
+
+
+@login_required
+@require_POST
+def plan_transition(request: HttpRequest, version_id: int, action: str) -> HttpResponse:
+    version = get_object_or_404(PlanVersion, pk=version_id)
+    fn = {"approve": plan_actions.approve, "publish": plan_actions.publish}.get(action)
+    if fn is None:
+        return HttpResponse(status=404)
+    _run(request, fn, version)
+    return redirect(f"/plan?version={version.pk}")
