@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -84,14 +84,14 @@ def _grades(incident: Incident) -> dict[str, str]:
 
 
 @api.post("/incidents", response={201: ReportOut}, summary="Report a fault")
-def post_report(request: HttpRequest, payload: ReportIn) -> tuple[int, dict[str, Any]]:
+def post_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
     data = payload.dict()
     channel = data.pop("channel")
     intake = actions.report_fault(request.user, channel=channel, **data)  # type: ignore[arg-type]
     incident = intake.incident
-    return 201, {"id": incident.pk, "number": incident.number, "report": intake.report.number,
+    return Status(201, {"id": incident.pk, "number": incident.number, "report": intake.report.number,
                  "status": incident.status, "grade": _grades(incident), "merged": intake.merged,
-                 "reports_count": incident.reports_count}
+                 "reports_count": incident.reports_count})
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -87,7 +87,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
     return render(request, "web/report.html", {
         "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
         "board": {s.code: s for s in _board()}, "last_location": last_location,
-        "scopes": Incident.Scope.choices,
+        "scopes": Incident.Scope.choices, "default_phone": getattr(user, "phone", ""),
     }, status=400 if errors else 200)
 
 

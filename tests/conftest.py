@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from yingji.accounts.models import ApiToken, User
+from yingji.core import clock
+from yingji.core.demo import load_demo
+from yingji.plans.store import published
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def demo(db: Any) -> Any:
+    """The shipped Chinese plan published, with a login for every role."""
+    load_demo("zh")
+    return published()[1]  # type: ignore[index]
+
+
+class Api:
+    """A Django test client that speaks JSON with a Bearer token."""
+
+    def __init__(self, user: User):
+        self.user = user
+        _, self.token = ApiToken.issue(user, "test")
+        self.client = Client()
+
+    def _headers(self) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+    def get(self, path: str) -> Any:
+        return self.client.get(f"/api/v1{path}", **self._headers())
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        return self.client.post(f"/api/v1{path}", data=json.dumps(body or {}), content_type="application/json",
+                                **self._headers())
+
+
+@pytest.fixture
+def api(demo: Any) -> Any:
+    """api("eng-duty") -> a client acting as that demo user."""
+    cache: dict[str, Api] = {}
+
+    def make(username: str) -> Api:
+        if username not in cache:
+            cache[username] = Api(User.objects.get(username=username))
+        return cache[username]
+
+    return make
+
+
+def report(api_client: Api, system: str = "HIS", **extra: Any) -> Any:
+    body = {"system": system, "symptom": "无法进入程序", "location": "门诊二楼3诊室", **extra}
+    response = api_client.post("/incidents", body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def pytest_configure(config: Any) -> None:
+    from django.conf import settings
+
+    # PBKDF2 makes every demo login cost a third of a second; tests do not need slow hashes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,127 @@
+"""`yingji plan validate`: every error as FILE:LINE: path: message, exit 1; valid files exit 0."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from yingji.cli import main
+from yingji.core.demo import template_text
+from yingji.plans.loader import PlanInvalid, dump_plan, parse_plan
+from yingji.plans.schema import json_schema
+
+
+def errors_of(text: str) -> list[tuple[int, str, str]]:
+    with pytest.raises(PlanInvalid) as caught:
+        parse_plan(text)
+    return [(e.line, e.path, e.message) for e in caught.value.errors]
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+ZH = template_text("zh")
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_shipped_plans_are_valid(language: str) -> None:
+    plan = parse_plan(template_text(language))
+    assert plan.hospital.language == ("zh-hans" if language == "zh" else "en")
+
+
+def test_a_wrong_type_names_field_and_line() -> None:
+    text = ZH.replace("  cii: false", "  cii: maybe")
+    assert errors_of(text) == [(line_of(text, "cii: maybe"), "hospital.cii",
+                                "Input should be a valid boolean, unable to interpret input")]
+
+
+def test_an_unknown_system_code_in_a_rule_names_field_and_line() -> None:
+    text = ZH.replace("          - {systems: [PACS], outage_over: 4h}", "          - {systems: [RIS], outage_over: 4h}")
+    [(line, path, message)] = errors_of(text)
+    assert line == line_of(text, "systems: [RIS]")
+    assert path == "grading.response_level.grades[0].when[1].systems[0]"
+    assert message == "unknown system 'RIS'"
+
+
+def test_a_bad_duration_names_field_and_line() -> None:
+    text = ZH.replace("  acknowledge: 5m", "  acknowledge: 5 minutes")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "acknowledge: 5 minutes"), "timers.acknowledge")
+    assert "not a duration" in message and "5m" in message
+
+
+def test_duplicate_codes_are_reported_at_the_second_one() -> None:
+    text = ZH.replace("  - code: EMR\n", "  - code: HIS\n")
+    errors = errors_of(text)
+    second_his = [i for i, line in enumerate(text.splitlines(), 1) if line == "  - code: HIS"][1]
+    assert (second_his, "systems[1].code", "duplicate system code 'HIS'") in errors
+
+
+def test_a_yaml_syntax_error_gives_its_line() -> None:
+    text = ZH.replace("  name: 示例市第一人民医院\n", "  name: [示例市第一人民医院\n")
+    [(line, path, message)] = errors_of(text)
+    assert path == ""
+    assert message.startswith("YAML syntax error")
+    assert line > line_of(text, "[示例市第一人民医院")  # PyYAML notices where the flow sequence breaks
+
+
+def test_duplicate_mapping_keys_are_not_silently_dropped() -> None:
+    text = ZH.replace("  cii: false\n", "  cii: false\n  cii: true\n")
+    assert (line_of(text, "cii: true"), "hospital.cii", "duplicate key 'cii'") in errors_of(text)
+
+
+def test_unknown_fields_and_missing_fields_are_named() -> None:
+    text = ZH.replace("  short_name: 示例一院\n", "  shortname: 示例一院\n").replace("  code: demo\n", "")
+    errors = errors_of(text)
+    assert (line_of(text, "shortname:"), "hospital.shortname", "unknown field") in errors
+    assert (line_of(text, "hospital:"), "hospital.code", "field required") in errors
+
+
+def test_a_dangling_person_reference_is_named() -> None:
+    text = ZH.replace("    leader: dean\n", "    leader: president\n")
+    assert (line_of(text, "leader: president"), "organization.leading_group.leader",
+            "unknown person 'president'") in errors_of(text)
+
+
+def test_a_bad_page_target_is_named() -> None:
+    text = ZH.replace("    page: [oncall:technical]\n", "    page: [oncall:nobody]\n")
+    [(line, path, message)] = errors_of(text)
+    assert (path, message) == ("treatment[2].page[0]", "unknown oncall 'nobody'")
+    assert line == line_of(text, "page: [oncall:nobody]")
+
+
+def test_cli_validate_prints_file_line_path_message_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    broken = tmp_path / "plan.yaml"
+    text = ZH.replace("  fix: 30m", "  fix: soon")
+    broken.write_text(text, encoding="utf-8")
+    assert main(["plan", "validate", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert f"{broken}:{line_of(text, 'fix: soon')}: timers.fix: 'soon' is not a duration" in err
+
+
+def test_cli_validate_exits_0_with_a_one_line_summary(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    good = tmp_path / "plan.yaml"
+    good.write_text(ZH, encoding="utf-8")
+    assert main(["plan", "validate", str(good)]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith(f"{good}: OK: 示例市第一人民医院")
+
+
+def test_json_schema_export_describes_the_plan(tmp_path: Path) -> None:
+    schema = json_schema()
+    assert schema["properties"]["hospital"]
+    assert "schema" in schema["properties"]  # the alias, as written in files
+    out = tmp_path / "plan.schema.json"
+    assert main(["plan", "schema", "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["title"] == "Yingji emergency plan"
+
+
+def test_dumped_plan_parses_back_to_the_same_plan() -> None:
+    plan = parse_plan(ZH)
+    again = parse_plan(dump_plan(plan))
+    assert again == plan
+    assert yaml.safe_load(dump_plan(plan))["timers"]["acknowledge"] == "5m"
