@@ -1,0 +1,102 @@
+"""Grading: the plan's rules against the facts, re-evaluated as facts and elapsed time change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from yingji.core import clock
+from yingji.core.models import AuditEntry
+from yingji.incidents.models import Incident
+from yingji.timers import service
+from yingji.timers.models import Timer
+
+from .conftest import report
+
+
+def grade_log(incident_id: int) -> list[dict[str, Any]]:
+    return [e.data for e in AuditEntry.objects.filter(subject_id=incident_id, action="incident.graded").order_by("id")]
+
+
+def test_ransomware_is_class_i_level_1_and_category_mprans(api: Any) -> None:
+    incident = report(api("nurse-wang"))
+    response = api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
+    assert response.status_code == 200
+    from yingji.incidents import actions
+
+    actions.update_facts(actions.WORKER, Incident.objects.get(pk=incident["id"]), security="ransomware",
+                         cause="security")
+    grades = api("eng-duty").get(f"/incidents/{incident['id']}").json()["grade"]
+    assert (grades["fault_class"], grades["response_level"], grades["category"]) == ("I", "1", "MPRANS")
+
+
+def test_lis_affecting_more_than_50_patients_is_level_2_with_its_rule_recorded(api: Any) -> None:
+    incident = report(api("nurse-wang"), system="LIS", patients_affected=51)
+    assert incident["grade"]["response_level"] == "2"
+    [level] = [d for d in grade_log(incident["id"]) if d["scheme"] == "response_level"]
+    assert level["condition"] == {"systems": ["LIS"], "patients_over": 50}
+    assert level["why"] == "reported"
+
+
+def test_elapsed_time_upgrades_levels_through_the_worker(api: Any) -> None:
+    """30 min unfixed → level 2; 4 h → duration level III; 12 h → II; 24 h → I; a hospital-wide core
+    outage over 2 h → level 1. Each change is on the timeline with the rule and elapsed time."""
+    incident = report(api("nurse-wang"), scope="hospital")
+    assert incident["grade"]["response_level"] == "2"  # hospital-wide is level 2 from the start
+    checkpoints = [(timedelta(hours=2, seconds=1), "response_level", "1"),
+                   (timedelta(hours=4, seconds=1), "duration_level", "III"),
+                   (timedelta(hours=12, seconds=1), "duration_level", "II"),
+                   (timedelta(hours=24, seconds=1), "duration_level", "I")]
+    start = Incident.objects.get(pk=incident["id"]).reported_at
+    for elapsed, scheme, expected in checkpoints:
+        clock.freeze(start + elapsed - timedelta(seconds=2))
+        service.run_due()
+        assert getattr(Incident.objects.get(pk=incident["id"]), scheme) != expected
+        clock.freeze(start + elapsed)
+        assert service.run_due() == 1
+        assert getattr(Incident.objects.get(pk=incident["id"]), scheme) == expected
+    changes = [(d["scheme"], d["after"], d["why"]) for d in grade_log(incident["id"])]
+    assert ("duration_level", "I", "elapsed") in changes
+    assert ("response_level", "1", "elapsed") in changes
+    assert all(d["outage_s"] > 0 for d in grade_log(incident["id"]) if d["why"] == "elapsed")
+
+
+def test_restoring_stops_the_clock_and_cancels_the_regrade_timer(api: Any) -> None:
+    incident = report(api("nurse-wang"))
+    engineer = api("eng-duty")
+    engineer.post(f"/incidents/{incident['id']}/acknowledge")
+    engineer.post(f"/incidents/{incident['id']}/restore")
+    assert not Timer.objects.filter(incident_id=incident["id"], state="pending").exists()
+    clock.advance(timedelta(days=2))
+    assert service.run_due() == 0
+    assert Incident.objects.get(pk=incident["id"]).duration_level == "IV"
+
+
+def test_the_office_overrides_a_grade_with_a_reason_and_rules_no_longer_touch_it(api: Any) -> None:
+    incident = report(api("nurse-wang"))
+    office = api("info-director")
+    from yingji.incidents import actions
+
+    row = Incident.objects.get(pk=incident["id"])
+    actions.override_grade(office.user, row, "national_grade", "relatively_major", "省平台核定为较大")
+    row.refresh_from_db()
+    assert row.national_grade == "relatively_major"
+    assert row.grade_overrides["national_grade"]["by"] == "info-director"
+    actions.update_facts(office.user, row, scope="hospital")
+    row.refresh_from_db()
+    assert row.national_grade == "relatively_major" and row.fault_class == "I"
+    entry = AuditEntry.objects.get(subject_id=row.pk, action="incident.grade_overridden")
+    assert entry.data["reason"] == "省平台核定为较大"
+
+
+def test_an_override_needs_the_office_and_a_reason(api: Any) -> None:
+    from yingji.core.errors import BadInput, Forbidden
+    from yingji.incidents import actions
+
+    row = Incident.objects.get(pk=report(api("nurse-wang"))["id"])
+    for user, reason, error in ((api("eng-duty").user, "x", Forbidden), (api("info-director").user, "", BadInput)):
+        try:
+            actions.override_grade(user, row, "response_level", "1", reason)
+        except error:
+            continue
+        raise AssertionError(f"expected {error.__name__}")
