@@ -12,6 +12,8 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from yingji.core.models import AuditEntry
+from yingji.incidents.models import Report
+from yingji.plans.schema import Plan
 
 
 @dataclass
@@ -41,8 +43,32 @@ def grade_reason(data: dict) -> str:
     return _("rule %(n)s matched: %(cond)s") % {"n": data["rule"] + 1, "cond": _condition(data.get("condition", {}))}
 
 
-def describe(entry: AuditEntry) -> Line:
-    d = entry.data
+def _why(code: str) -> str:
+    return {"reported": _("reported"), "report": _("new report"), "elapsed": _("time elapsed"),
+            "facts": _("facts changed"), "restored": _("restored"), "cancelled": _("cancelled"),
+            "merged": _("merged"), "override removed": _("override removed")}.get(code, code)
+
+
+def _names(data: dict, plan: Plan | None) -> dict:
+    """Codes in the entry replaced by what the plan calls them, in the plan's own words."""
+    out = dict(data)
+    if plan is None:
+        return out
+    if dept := data.get("department"):
+        found = plan.department(dept)
+        out["department"] = found.name if found else next(
+            (s.name for s in plan.scenarios if s.code == dept), dept)
+    if scheme := data.get("scheme"):
+        out["scheme"] = getattr(plan.grading, scheme).name if hasattr(plan.grading, scheme) else scheme
+    if "why" in data:
+        out["why"] = _why(data["why"])
+    if channel := data.get("channel"):
+        out["channel"] = dict(Report.Channel.choices).get(channel, channel)
+    return out
+
+
+def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
+    d = _names(entry.data, plan)
     texts = {
         "incident.opened": lambda: _("Incident %(number)s opened for %(system)s: %(symptom)s") % d,
         "report.received": lambda: (_("Report %(report)s joined this incident (%(channel)s)") if d.get("merged")

@@ -4,6 +4,7 @@ browsers with JavaScript off; htmx only refreshes the live parts when it is ther
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, unquote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -83,7 +84,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
         else:
             return redirect("report_status", key=intake.report.access_key)
     plan = current[1] if current else None
-    last_location = request.COOKIES.get("yj_location", "")
+    last_location = unquote(request.COOKIES.get("yj_location", ""))
     return render(request, "web/report.html", {
         "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
         "board": {s.code: s for s in _board()}, "last_location": last_location,
@@ -114,7 +115,8 @@ def report_status(request: HttpRequest, key: str) -> HttpResponse:
         incident = incident.merged_into  # type: ignore[assignment]
     response = render(request, "web/report_status.html", {"report": report, "incident": incident})
     if report.location:
-        response.set_cookie("yj_location", report.location, max_age=365 * 86400, samesite="Lax")
+        # Remember the workstation's place for its next report; quoted because headers are latin-1.
+        response.set_cookie("yj_location", quote(report.location), max_age=365 * 86400, samesite="Lax")
     return response
 
 
@@ -159,7 +161,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         task.may_act = _may_act_for(user, task)  # type: ignore[attr-defined]
     context = {
         "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
-        "timeline": [describe(e) for e in entries], "tasks": tasks,
+        "timeline": [describe(e, plan) for e in entries], "tasks": tasks,
         "buttons": [a for a in BUTTONS if actions.may(user, incident, a)],
         "may_cancel": actions.may(user, incident, "cancel"),
         "may_edit": allowed(user, "update_facts") and incident.status not in Incident.ENDED,
