@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from yingji.cli import main
-from yingji.core.demo import template_text
-from yingji.plans.loader import PlanInvalid, dump_plan, parse_plan
+from yingji.plans.loader import PlanInvalid, dump_plan, parse_plan, template_text
 from yingji.plans.schema import json_schema
 
 

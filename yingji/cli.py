@@ -94,7 +94,7 @@ def cmd_plan_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_template(args: argparse.Namespace) -> int:
-    from yingji.core.demo import template_text
+    from yingji.plans.loader import template_text
 
     _write(args.output, template_text(args.language))
     return 0

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 from django.db import transaction
 
 from yingji.accounts.models import User
 from yingji.core.actors import CLI
 from yingji.plans import actions as plan_actions
+from yingji.plans.loader import template_text
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import Plan
 
 DEMO_PASSWORD = "yingji-demo"
 # Logins beyond the plan's people: an administrator and a read-only auditor.
 EXTRA_USERS = [("admin", "admin", "", "系统管理员"), ("auditor", "viewer", "", "审计员")]
-
-
-def template_text(language: str) -> str:
-    name = {"zh": "zh.yaml", "zh-hans": "zh.yaml", "en": "en.yaml"}[language]
-    return resources.files("yingji.plans").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def load_demo(language: str = "zh") -> list[tuple[str, str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,12 @@ def parse_plan(text: str) -> Plan:
 def load_plan_file(path: str | Path) -> tuple[Plan, str]:
     text = Path(path).read_text(encoding="utf-8")
     return parse_plan(text), text
+
+
+def template_text(language: str) -> str:
+    """A plan shipped with Yingji, built from the seeds: "zh" or "en"."""
+    name = {"zh": "zh.yaml", "zh-hans": "zh.yaml", "en": "en.yaml"}[language]
+    return resources.files("yingji.plans").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def dump_plan(plan: Plan) -> str:
