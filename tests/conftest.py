@@ -8,17 +8,21 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from yingji.accounts.models import ApiToken, User
+from yingji.accounts.models import ApiToken, User, _token_cache
 from yingji.core import clock
 from yingji.core.demo import load_demo
-from yingji.plans.store import published
+from yingji.plans.store import forget_published, plan_of, published
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
-def _reset_clock() -> Iterator[None]:
+def _fresh_process_state() -> Iterator[None]:
+    """Tests roll back and reuse ids; production never does. Start each test with empty caches."""
     clock.reset()
+    forget_published()
+    plan_of.cache_clear()
+    _token_cache.clear()
     yield
     clock.reset()
 

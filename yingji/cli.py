@@ -244,8 +244,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("YINGJI_PORT", "8000")))
     run.add_argument("--demo", action="store_true", help="load the demo hospital if no plan is published")
     run.add_argument("--language", default="zh", choices=["zh", "en"], help="demo plan language")
-    run.add_argument("--workers", type=int, default=int(os.environ.get("YINGJI_WEB_WORKERS", "2")))
-    run.add_argument("--threads", type=int, default=int(os.environ.get("YINGJI_WEB_THREADS", "4")))
+    # SQLite takes one writer at a time: one process whose threads queue on an in-process lock beats
+    # several processes sleeping in SQLite's busy handler. PostgreSQL gets a process per core.
+    default_workers = "2" if os.environ.get("DATABASE_URL") else "1"
+    run.add_argument("--workers", type=int, default=int(os.environ.get("YINGJI_WEB_WORKERS", default_workers)))
+    run.add_argument("--threads", type=int, default=int(os.environ.get("YINGJI_WEB_THREADS", "8")))
     run.add_argument("--no-worker", action="store_true", help="serve only (run `yingji worker` elsewhere)")
     run.set_defaults(func=cmd_run)
 

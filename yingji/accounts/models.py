@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+import time
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -55,6 +56,20 @@ class ApiToken(models.Model):
 
     @classmethod
     def user_for(cls, token: str) -> User | None:
+        """The token's user. Remembered for a few seconds per process: workstations post often,
+        and a revoked token or a changed role takes effect within TOKEN_CACHE_S."""
+        digest = _digest(token)
+        cached = _token_cache.get(digest)
+        if cached and time.monotonic() - cached[0] < TOKEN_CACHE_S:
+            return cached[1]
         row = (cls.objects.select_related("user")
-               .filter(digest=_digest(token), revoked_at__isnull=True, user__is_active=True).first())
-        return row.user if row else None
+               .filter(digest=digest, revoked_at__isnull=True, user__is_active=True).first())
+        user = row.user if row else None
+        if len(_token_cache) > 10_000:
+            _token_cache.clear()
+        _token_cache[digest] = (time.monotonic(), user)
+        return user
+
+
+TOKEN_CACHE_S = 5.0
+_token_cache: dict[str, tuple[float, User | None]] = {}

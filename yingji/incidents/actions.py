@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -92,8 +91,7 @@ def _check(actor: Actor, incident: Incident, action: str, roles: frozenset[str] 
 
 
 def _locked(incident: Incident) -> Incident:
-    """Take the write lock and re-read, so the checks see the committed state."""
-    audit.write_lock()
+    """Re-read under the write lock, so the checks see the committed state."""
     return Incident.objects.get(pk=incident.pk)
 
 
@@ -145,7 +143,6 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
 
 @timers.handler("regrade")
 def _regrade_timer(timer: timers.Timer) -> None:
-    audit.write_lock()
     incident = Incident.objects.get(pk=timer.incident_id or 0)
     if incident.is_open:
         _regrade(WORKER, incident, "elapsed")
@@ -201,8 +198,7 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
     user = actor if isinstance(actor, User) else None
 
     now = clock.now()
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         incident = (Incident.objects
                     .filter(system=system, status__in=Incident.OPEN,
                             last_report_at__gte=now - timedelta(seconds=plan.intake.merge_window))
@@ -293,7 +289,7 @@ def sync_systems(version: PlanVersion) -> None:
 
 
 def acknowledge(actor: Actor, incident: Incident) -> Incident:
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "acknowledge")
         incident.status, incident.acknowledged_at = S.ACKNOWLEDGED, clock.now()
@@ -304,7 +300,7 @@ def acknowledge(actor: Actor, incident: Incident) -> Incident:
 
 def arrive(actor: Actor, incident: Incident) -> Incident:
     """The engineer is on site. Arriving without having pressed acknowledge counts as both."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "arrive")
         now = clock.now()
@@ -317,7 +313,7 @@ def arrive(actor: Actor, incident: Incident) -> Incident:
 
 def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
     """Start the plan at a response level: department tasks and checklists come from the plan."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         plan = plan_of(incident.plan_version_id)
         level = level or incident.response_level
@@ -364,7 +360,7 @@ def _create_tasks(incident: Incident, plan: Plan, departments: list[str] | str, 
 
 def stand_down(actor: Actor, incident: Incident) -> Incident:
     """End the plan's activation. Before restore the incident goes back to on-site handling."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "stand_down")
         incident.plan_active, incident.stood_down_at = False, clock.now()
@@ -377,7 +373,7 @@ def stand_down(actor: Actor, incident: Incident) -> Incident:
 
 def restore(actor: Actor, incident: Incident, note: str = "") -> Incident:
     """The system works again: the board turns green and every linked reporter is told."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "restore")
         now = clock.now()
@@ -401,7 +397,7 @@ def _tell_reporters(incident: Incident, now: datetime) -> None:
 
 
 def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "close")
         incident.status, incident.closed_at = S.CLOSED, clock.now()
@@ -412,7 +408,7 @@ def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
 
 def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
     """Not a fault after all (a user error, a duplicate by phone). The reason is kept."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "cancel")
         reason = _text("reason", reason, 2000, required=True)
@@ -426,7 +422,7 @@ def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
 
 def merge(actor: Actor, incident: Incident, into: Incident) -> Incident:
     """Fold a duplicate incident into another: its reports follow, so its reporters are told too."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         into = Incident.objects.get(pk=into.pk)
         _check(actor, incident, "merge")
@@ -449,7 +445,7 @@ FACT_FIELDS = ("scope", "cause", "security", "patients_affected", "extra_systems
 
 def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
     """What the engineer learns on site; grades follow at once."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "update_facts")
         if incident.status in Incident.ENDED:
@@ -496,7 +492,7 @@ def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
 
 def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, reason: str) -> Incident:
     """The office sets a grade by hand (or, with an empty code, gives it back to the rules)."""
-    with transaction.atomic():
+    with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "override_grade")
         plan = plan_of(incident.plan_version_id)
@@ -535,8 +531,7 @@ def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:
 
 
 def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask:
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         task = DepartmentTask.objects.select_related("incident").get(pk=task.pk)
         _check_department(actor, task, "department_ack")
         if task.acknowledged_at:
@@ -549,8 +544,7 @@ def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask
 
 
 def tick(actor: Actor, item: ChecklistItem, done: bool = True) -> ChecklistItem:
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         item = ChecklistItem.objects.select_related("task__incident").get(pk=item.pk)
         _check_department(actor, item.task, "tick")
         if bool(item.done_at) == done:

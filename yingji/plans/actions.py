@@ -16,6 +16,7 @@ from yingji.core.errors import Forbidden, InvalidTransition
 
 from .loader import parse_plan
 from .models import PlanVersion
+from .store import forget_published
 
 
 def _require(actor: Actor, action: str) -> None:
@@ -27,8 +28,7 @@ def import_plan(actor: Actor, text: str, note: str = "") -> PlanVersion:
     """Validate and store a new draft. Raises loader.PlanInvalid with every error found."""
     _require(actor, "plan_import")
     plan = parse_plan(text)
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         number = (PlanVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
         version = PlanVersion.objects.create(
             number=number, label=plan.document.version, title=plan.document.title,
@@ -43,8 +43,7 @@ def import_plan(actor: Actor, text: str, note: str = "") -> PlanVersion:
 
 def approve(actor: Actor, version: PlanVersion, effective_date: date | None = None) -> PlanVersion:
     _require(actor, "plan_approve")
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         version.refresh_from_db()
         if version.status != PlanVersion.Status.DRAFT:
             raise InvalidTransition(_("Only a draft can be approved."), status=version.status,
@@ -64,8 +63,7 @@ def publish(actor: Actor, version: PlanVersion) -> PlanVersion:
     _require(actor, "plan_publish")
     from yingji.incidents.actions import sync_systems  # the board lists the published systems
 
-    with transaction.atomic():
-        audit.write_lock()
+    with audit.writing():
         version.refresh_from_db()
         if version.status != PlanVersion.Status.APPROVED:
             raise InvalidTransition(_("Only an approved plan can be published."), status=version.status,
@@ -79,6 +77,7 @@ def publish(actor: Actor, version: PlanVersion) -> PlanVersion:
         audit.append(actor_name(actor), "plan.published", "plan", version.pk,
                      {"number": version.number, "superseded": [p.number for p in previous]})
         sync_systems(version)
+        transaction.on_commit(forget_published)
     return version
 
 

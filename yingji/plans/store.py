@@ -6,6 +6,7 @@ version is published" is asked of the database on each use.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from .models import PlanVersion
@@ -13,18 +14,29 @@ from .schema import Plan
 
 
 @lru_cache(maxsize=32)
-def _parse(version_id: int) -> Plan:
+def plan_of(version_id: int) -> Plan:
     data = PlanVersion.objects.values_list("data", flat=True).get(pk=version_id)
     return Plan.model_validate(data)
 
 
-def plan_of(version_id: int) -> Plan:
-    return _parse(version_id)
+PUBLISHED_CACHE_S = 2.0
+_published: tuple[float, int | None] = (-PUBLISHED_CACHE_S, None)
 
 
 def published_version_id() -> int | None:
-    return (PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
-            .order_by("-number").values_list("id", flat=True).first())
+    """Asked on every report, so remembered for a moment; a newly published plan is used by
+    every process within PUBLISHED_CACHE_S (publish() itself forgets at once)."""
+    global _published
+    if time.monotonic() - _published[0] >= PUBLISHED_CACHE_S:
+        found = (PlanVersion.objects.filter(status=PlanVersion.Status.PUBLISHED)
+                 .order_by("-number").values_list("id", flat=True).first())
+        _published = (time.monotonic(), found)
+    return _published[1]
+
+
+def forget_published() -> None:
+    global _published
+    _published = (-PUBLISHED_CACHE_S, None)
 
 
 def published() -> tuple[int, Plan] | None:

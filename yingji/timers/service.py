@@ -14,10 +14,10 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q
 
-from yingji.core import clock
+from yingji.core import audit, clock
 
 from .models import Timer, WorkerHeartbeat
 
@@ -62,7 +62,7 @@ def _claim(now: datetime, limit: int) -> list[tuple[int, int]]:
            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
            .order_by("due_at"))
     claimed = []
-    with transaction.atomic():
+    with audit.writing():
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         for timer_id, token in due.values_list("id", "token")[:limit]:
@@ -73,7 +73,7 @@ def _claim(now: datetime, limit: int) -> list[tuple[int, int]]:
 
 
 def _fire(timer_id: int, token: int) -> bool:
-    with transaction.atomic():
+    with audit.writing():
         rows = Timer.objects.filter(id=timer_id, token=token, state=Timer.State.PENDING)
         if connection.vendor == "postgresql":
             rows = rows.select_for_update()

@@ -1,0 +1,142 @@
+"""Fault-report intake on the embedded install (SQLite), through `yingji run` on loopback.
+
+1. Storm: 500 workstations report the same HIS outage at once. Target: one incident.
+2. Sustained: client processes post reports back to back for a fixed time. Target (product.md §7):
+   ≥ 2,000 reports/s with p99 ≤ 20 ms.
+
+The clients run on the same 2 cores as the server, so they take CPU from it: the numbers are
+what this one machine does end to end, not the server alone.
+
+    python benchmarks/intake.py [--seconds 10] [--clients 2] [--threads 8] [--workers 2] [--server-threads 4]
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from yingji.core.instance import Instance  # noqa: E402
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def post_loop(port: int, token: str, bodies: list[bytes], until: float | None) -> tuple[list[float], int]:
+    """Post bodies over one keep-alive connection; return latencies (ms) and non-201 count."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    latencies, errors, i = [], 0, 0
+    while (until is None and i < len(bodies)) or (until is not None and time.monotonic() < until):
+        body = bodies[i % len(bodies)]
+        i += 1
+        started = time.perf_counter()
+        try:
+            conn.request("POST", "/api/v1/incidents", body, headers)
+            response = conn.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            errors += 1
+            continue
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 201:
+            errors += 1
+    return latencies, errors
+
+
+def client_process(args: tuple[int, str, int, int, float | None, int]) -> tuple[list[float], int]:
+    port, token, threads, per_thread, seconds, offset = args
+    systems = ["HIS", "LIS", "PACS", "EMR", "INS", "APPT", "MNIS"]
+    until = time.monotonic() + seconds if seconds else None
+    results: list[tuple[list[float], int]] = []
+
+    def run(t: int) -> None:
+        if seconds:  # sustained: many systems, many workstations
+            bodies = [json.dumps({"system": systems[(offset + t + k) % len(systems)], "symptom": "无法保存数据",
+                                  "location": f"工作站 {offset}-{t}-{k}", "phone": "8001"}).encode()
+                      for k in range(50)]
+        else:  # storm: everyone reports the same HIS outage from their own workstation
+            bodies = [json.dumps({"system": "HIS", "symptom": "无法进入程序",
+                                  "location": f"工作站 {offset + t * per_thread + k}"}).encode()
+                      for k in range(per_thread)]
+        results.append(post_loop(port, token, bodies, until))
+
+    pool = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    latencies = [lat for r in results for lat in r[0]]
+    return latencies, sum(r[1] for r in results)
+
+
+def load(port: int, token: str, clients: int, threads: int, per_thread: int,
+         seconds: float | None) -> tuple[list[float], int, float]:
+    jobs = [(port, token, threads, per_thread, seconds, c * 10_000) for c in range(clients)]
+    started = time.monotonic()
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(client_process, jobs)
+    elapsed = time.monotonic() - started
+    return [lat for r in results for lat in r[0]], sum(r[1] for r in results), elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--server-threads", type=int, default=8)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="yingji-bench-") as tmp:
+        instance = Instance(Path(tmp))
+        token = instance.setup()
+        instance.start(workers=args.workers, threads=args.server_threads)
+        try:
+            # 500 workstations = 2 processes x 25 threads x 10 reports, all at once.
+            storm_lat, storm_err, storm_s = load(instance.port, token, 2, 25, 10, None)
+            db = sqlite3.connect(instance.sqlite_path)
+            storm_incidents = db.execute("SELECT COUNT(*) FROM incidents_incident").fetchone()[0]
+            storm_reports = db.execute("SELECT reports_count FROM incidents_incident").fetchone()[0]
+            before = db.execute("SELECT COUNT(*) FROM incidents_report").fetchone()[0]
+            lat, errors, elapsed = load(instance.port, token, args.clients, args.threads, 0, args.seconds)
+            after = db.execute("SELECT COUNT(*) FROM incidents_report").fetchone()[0]
+            incidents = db.execute("SELECT COUNT(*) FROM incidents_incident").fetchone()[0]
+        finally:
+            instance.kill()
+    print(json.dumps({
+        "benchmark": "intake", "database": "sqlite", "machine": f"{platform.machine()} {multiprocessing.cpu_count()} "
+        f"cores, Python {platform.python_version()}", "server": f"gunicorn gthread {args.workers}x{args.server_threads}",
+        "storm": {"reports": len(storm_lat), "errors": storm_err, "incidents_created": storm_incidents,
+                  "reports_on_incident": storm_reports, "seconds": round(storm_s, 2),
+                  "p50_ms": round(percentile(storm_lat, 50), 1), "p99_ms": round(percentile(storm_lat, 99), 1)},
+        "sustained": {"seconds": round(elapsed, 2), "reports": len(lat), "stored": after - before, "errors": errors,
+                      "reports_per_s": round(len(lat) / elapsed, 1),
+                      "p50_ms": round(percentile(lat, 50), 2), "p99_ms": round(percentile(lat, 99), 2),
+                      "mean_ms": round(statistics.fmean(lat), 2) if lat else None,
+                      "incidents_total": incidents},
+    }, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
