@@ -29,14 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from yingji.core.instance import Instance  # noqa: E402
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from benchmarks.common import percentile
+from yingji.core.instance import Instance
 
 
 def post_loop(port: int, token: str, bodies: list[bytes], until: float | None) -> tuple[list[float], int]:
@@ -125,8 +119,9 @@ def main() -> None:
         finally:
             instance.kill()
     print(json.dumps({
-        "benchmark": "intake", "database": "sqlite", "machine": f"{platform.machine()} {multiprocessing.cpu_count()} "
-        f"cores, Python {platform.python_version()}", "server": f"gunicorn gthread {args.workers}x{args.server_threads}",
+        "benchmark": "intake", "database": "sqlite",
+        "machine": f"{platform.machine()} {multiprocessing.cpu_count()} cores, Python {platform.python_version()}",
+        "server": f"gunicorn gthread {args.workers}x{args.server_threads}",
         "storm": {"reports": len(storm_lat), "errors": storm_err, "incidents_created": storm_incidents,
                   "reports_on_incident": storm_reports, "seconds": round(storm_s, 2),
                   "p50_ms": round(percentile(storm_lat, 50), 1), "p99_ms": round(percentile(storm_lat, 99), 1)},
