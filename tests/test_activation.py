@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -33,8 +34,7 @@ def test_level_2_activation_creates_the_plans_departments_and_their_checklists(a
     plan_items = [(phase, text) for phase, _, text in demo.procedure_for("cashier").checklist.items()]
     assert texts == plan_items
     assert any("就诊卡" in text for _, text in texts)
-    assert cashier.ack_due_at == activated.activated_at + __import__("datetime").timedelta(
-        seconds=demo.timers.department_ack)
+    assert cashier.ack_due_at == activated.activated_at + timedelta(seconds=demo.timers.department_ack)
 
 
 def test_a_department_lead_ticks_items_of_their_own_department_only(activated: Incident, api: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -52,7 +53,7 @@ def test_edited_data_is_caught_even_with_a_recomputed_hash(history: list[AuditEn
                                 victim.subject_id, data)
     entry = AuditEntry.objects.get(pk=victim.pk)
     raw("UPDATE {table} SET data = %s, hash = %s WHERE id = %s",
-        [__import__("json").dumps(data), new_hash, entry.pk])
+        [json.dumps(data), new_hash, entry.pk])
     result = audit.verify()
     assert (result.ok, result.bad_id) == (False, history[3].pk)
 

@@ -31,8 +31,6 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "plan_publish": frozenset({"admin"}),
 }
 
-LIFECYCLE_ACTIONS = ("acknowledge", "arrive", "activate", "stand_down", "restore", "close", "cancel")
-
 
 def allowed(actor: Actor | None, action: str, roles: frozenset[str] | list[str] | None = None) -> bool:
     """The CLI and the worker act with machine access; the anonymous form may only report."""

@@ -440,6 +440,30 @@ def merge(actor: Actor, incident: Incident, into: Incident) -> Incident:
     return into
 
 
+LIFECYCLE = ("acknowledge", "arrive", "activate", "stand_down", "restore", "close", "cancel")
+
+
+def perform(actor: Actor, incident: Incident, action: str, *, note: str = "", level: str = "",
+            reason: str = "") -> Incident:
+    """One lifecycle action by name, for the API and the web buttons alike."""
+    match action:
+        case "acknowledge":
+            return acknowledge(actor, incident)
+        case "arrive":
+            return arrive(actor, incident)
+        case "activate":
+            return activate(actor, incident, level)
+        case "stand_down":
+            return stand_down(actor, incident)
+        case "restore":
+            return restore(actor, incident, note)
+        case "close":
+            return close(actor, incident, note)
+        case "cancel":
+            return cancel(actor, incident, reason)
+    raise LookupError(action)
+
+
 FACT_FIELDS = ("scope", "cause", "security", "patients_affected", "extra_systems", "location", "title")
 
 

@@ -154,26 +154,13 @@ def post_action(request: HttpRequest, incident_id: int, action: str,
                 payload: ActionIn | None = None) -> dict[str, Any]:
     incident = get_object_or_404(Incident, pk=incident_id)
     body = payload or ActionIn()
-    user = request.user
-    match action:
-        case "acknowledge":
-            incident = actions.acknowledge(user, incident)  # type: ignore[arg-type]
-        case "arrive":
-            incident = actions.arrive(user, incident)  # type: ignore[arg-type]
-        case "activate":
-            incident = actions.activate(user, incident, body.level)  # type: ignore[arg-type]
-        case "stand_down" | "stand-down":
-            incident = actions.stand_down(user, incident)  # type: ignore[arg-type]
-        case "restore":
-            incident = actions.restore(user, incident, body.note)  # type: ignore[arg-type]
-        case "close":
-            incident = actions.close(user, incident, body.note)  # type: ignore[arg-type]
-        case "cancel":
-            incident = actions.cancel(user, incident, body.reason)  # type: ignore[arg-type]
-        case _:
-            return api.create_response(  # type: ignore[return-value]
-                request, {"detail": f"unknown action {action!r}", "field": "action",
-                          "allowed": list(actions.TRANSITIONS)}, status=404)
+    action = action.replace("-", "_")
+    if action not in actions.LIFECYCLE:
+        return api.create_response(  # type: ignore[return-value]
+            request, {"detail": f"unknown action {action!r}", "field": "action",
+                      "allowed": list(actions.LIFECYCLE)}, status=404)
+    incident = actions.perform(request.user, incident, action,  # type: ignore[arg-type]
+                               note=body.note, level=body.level, reason=body.reason)
     return incident_detail(incident)
 
 

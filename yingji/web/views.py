@@ -30,7 +30,7 @@ from yingji.timers.service import worker_alive
 
 from .timeline import describe, grade_reason
 
-BUTTONS = ("acknowledge", "arrive", "activate", "stand_down", "restore", "close")
+BUTTONS = tuple(a for a in actions.LIFECYCLE if a != "cancel")  # cancel has its own form (needs a reason)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -195,22 +195,10 @@ def _run(request: HttpRequest, fn: Any, *args: Any, **kwargs: Any) -> bool:
 @require_POST
 def incident_action(request: HttpRequest, number: str, action: str) -> HttpResponse:
     incident = get_object_or_404(Incident, number=number)
-    note = request.POST.get("note", "")
-    handlers = {
-        "acknowledge": lambda: actions.acknowledge(request.user, incident),  # type: ignore[arg-type]
-        "arrive": lambda: actions.arrive(request.user, incident),  # type: ignore[arg-type]
-        "activate": lambda: actions.activate(request.user, incident, request.POST.get("level", "")),  # type: ignore[arg-type]
-        "stand_down": lambda: actions.stand_down(request.user, incident),  # type: ignore[arg-type]
-        "restore": lambda: actions.restore(request.user, incident, note),  # type: ignore[arg-type]
-        "close": lambda: actions.close(request.user, incident, note),  # type: ignore[arg-type]
-        "cancel": lambda: actions.cancel(request.user, incident, request.POST.get("reason", "")),  # type: ignore[arg-type]
-    }
-    if action not in handlers:
+    if action not in actions.LIFECYCLE:
         return HttpResponse(status=404)
-    try:
-        handlers[action]()
-    except ActionError as exc:
-        messages.error(request, exc.message)
+    _run(request, actions.perform, incident, action, note=request.POST.get("note", ""),
+         level=request.POST.get("level", ""), reason=request.POST.get("reason", ""))
     return redirect("incident", number=number)
 
 
