@@ -7,7 +7,11 @@
 The clients run on the same 2 cores as the server, so they take CPU from it: the numbers are
 what this one machine does end to end, not the server alone.
 
-    python benchmarks/intake.py [--seconds 10] [--clients 2] [--threads 8] [--workers 2] [--server-threads 4]
+    python benchmarks/intake.py [--seconds 10] [--clients 2] [--threads 8] [--workers 1] [--server-threads 8]
+    python benchmarks/intake.py --ceiling [--workers 1|2]
+
+`--ceiling` serves an app that does nothing (benchmarks/empty_wsgi.py) with the same gunicorn
+settings and the same clients: the most this machine can carry through gunicorn at all.
 
 Prints one JSON line.
 """
@@ -21,6 +25,7 @@ import multiprocessing
 import platform
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import percentile
-from yingji.core.instance import Instance
+from yingji.core.instance import Instance, free_port
 
 
 def post_loop(port: int, token: str, bodies: list[bytes], until: float | None) -> tuple[list[float], int]:
@@ -93,6 +98,26 @@ def load(port: int, token: str, clients: int, threads: int, per_thread: int,
     return [lat for r in results for lat in r[0]], sum(r[1] for r in results), elapsed
 
 
+def ceiling(args: argparse.Namespace) -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(args.workers),
+                               "--threads", str(args.server_threads), "-b", f"127.0.0.1:{port}",
+                               "--chdir", str(Path(__file__).parent), "empty_wsgi:application"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)
+        lat, errors, elapsed = load(port, "unused", args.clients, args.threads, 0, args.seconds)
+    finally:
+        server.terminate()
+        server.wait()
+    print(json.dumps({
+        "benchmark": "intake-ceiling", "app": "empty WSGI app, no Django, no database",
+        "machine": f"{platform.machine()} {multiprocessing.cpu_count()} cores, Python {platform.python_version()}",
+        "server": f"gunicorn gthread {args.workers}x{args.server_threads}",
+        "requests_per_s": round(len(lat) / elapsed, 1), "errors": errors,
+        "p50_ms": round(percentile(lat, 50), 2), "p99_ms": round(percentile(lat, 99), 2)}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10)
@@ -100,7 +125,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--server-threads", type=int, default=8)
+    parser.add_argument("--ceiling", action="store_true", help="measure gunicorn with an empty app")
     args = parser.parse_args()
+    if args.ceiling:
+        ceiling(args)
+        return
 
     with tempfile.TemporaryDirectory(prefix="yingji-bench-") as tmp:
         instance = Instance(Path(tmp))
