@@ -43,6 +43,9 @@ def test_elapsed_time_upgrades_levels_through_the_worker(api: Any) -> None:
     outage over 2 h → level 1. Each change is on the timeline with the rule and elapsed time."""
     incident = report(api("nurse-wang"), scope="hospital")
     assert incident["grade"]["response_level"] == "2"  # hospital-wide is level 2 from the start
+    # Activated in time, so the 30-minute fix deadline does not raise the level: only the rules do.
+    api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
+    assert api("dean").post(f"/incidents/{incident['id']}/activate").status_code == 200
     checkpoints = [(timedelta(hours=2, seconds=1), "response_level", "1"),
                    (timedelta(hours=4, seconds=1), "duration_level", "III"),
                    (timedelta(hours=12, seconds=1), "duration_level", "II"),

@@ -190,9 +190,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     connections.close_all()  # the server and worker processes open their own
     worker = None
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    # Acknowledgement links in pages must point at this server (the web process writes them too).
+    os.environ.setdefault("YINGJI_BASE_URL", f"http://{host}:{args.port}")
+    settings.YINGJI_BASE_URL = os.environ["YINGJI_BASE_URL"].rstrip("/")
     if not args.no_worker:
         worker = subprocess.Popen([sys.executable, "-m", "yingji.cli", "worker"], env=os.environ.copy())
-    host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"Yingji is serving at http://{host}:{args.port}/  (data: {settings.DATA_DIR})", flush=True)
     if logins:
         print(f"Demo logins (password: {DEMO_PASSWORD}):")

@@ -4,6 +4,9 @@ YINGJI_DATA_DIR   where the SQLite file, the secret key and uploads live (defaul
 DATABASE_URL      postgres://user:pass@host:port/name to use PostgreSQL instead of SQLite
 YINGJI_DEBUG      "1" for development
 YINGJI_ALLOWED_HOSTS  comma-separated; default "*" because hospitals reach the box by IP
+YINGJI_EMAIL_URL  smtp://[user:pass@]host:port[?from=addr] (smtps:// for TLS) to send pages by email
+YINGJI_BASE_URL   how phones reach this server, for acknowledgement links (set by `yingji run`)
+YINGJI_SMS_URL, YINGJI_WECOM_URL, ...  apprise URLs named by the plan's notification channels
 """
 
 import os
@@ -96,6 +99,8 @@ INSTALLED_APPS = [
     "yingji.plans",
     "yingji.incidents",
     "yingji.timers",
+    "yingji.oncall",
+    "yingji.notify",
     "yingji.web",
 ]
 
@@ -173,3 +178,29 @@ YINGJI_WORKER_POLL_S = float(os.environ.get("YINGJI_WORKER_POLL_S", "0.2"))
 # Reports from a workstation without a login are accepted on the intranet form (the seeds ask
 # that "each workstation" can report); the API always needs a token.
 YINGJI_ANONYMOUS_REPORTS = env_bool("YINGJI_ANONYMOUS_REPORTS", True)
+
+# A claimed timer or delivery whose worker died comes back after this long.
+YINGJI_LEASE_S = float(os.environ.get("YINGJI_LEASE_S", "30"))
+YINGJI_BASE_URL = os.environ.get("YINGJI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Sends run in threads so one slow SMTP server or gateway does not hold up the rest.
+YINGJI_SEND_THREADS = env_int("YINGJI_SEND_THREADS", 8)
+
+
+def _email_settings(url: str) -> dict[str, object]:
+    parts = urlparse(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"YINGJI_EMAIL_URL must start with smtp:// or smtps://, not {url!r}")
+    query = dict(parse_qsl(parts.query))
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname or "localhost",
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_HOST_USER": unquote(parts.username or ""), "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps", "EMAIL_USE_TLS": query.get("starttls") == "1",
+        "DEFAULT_FROM_EMAIL": query.get("from", "yingji@localhost"), "EMAIL_TIMEOUT": 10,
+    }
+
+
+YINGJI_EMAIL_URL = os.environ.get("YINGJI_EMAIL_URL", "")
+if YINGJI_EMAIL_URL:
+    globals().update(_email_settings(YINGJI_EMAIL_URL))

@@ -22,12 +22,14 @@ from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
+from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER, Plan
 from yingji.plans.store import plan_of, published
 from yingji.timers import service as timers
 
-from . import grading
+from . import escalation, grading
+from .escalation import record as _log
 from .models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
 
 S = Incident.Status
@@ -95,11 +97,6 @@ def _locked(incident: Incident) -> Incident:
     return Incident.objects.get(pk=incident.pk)
 
 
-def _log(actor: Actor | str, action: str, subject: Incident, **data: Any) -> None:
-    name = actor if isinstance(actor, str) else actor_name(actor)
-    audit.append(name, action, "incident", subject.pk, data)
-
-
 # -- grading ------------------------------------------------------------------------------
 
 
@@ -115,21 +112,31 @@ def facts_of(incident: Incident, plan: Plan, now: datetime) -> grading.Facts:
     )
 
 
+def _more_severe(plan: Plan, scheme: str, first: str, second: str | None) -> str:
+    """Grades are listed most severe first."""
+    codes = [g.code for g in getattr(plan.grading, scheme).grades]
+    if not second or second not in codes:
+        return first
+    return first if first in codes and codes.index(first) <= codes.index(second) else second
+
+
 def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
     """Apply the plan's rules; log each change with the rule that caused it; plan the next look."""
     plan = plan_of(incident.plan_version_id)
     now = clock.now()
     facts = facts_of(incident, plan, now)
-    changed = []
+    changed, before = [], {}
     for scheme, decision in grading.evaluate(plan, facts).items():
         if scheme in incident.grade_overrides:
             continue
-        before = getattr(incident, scheme)
-        if before != decision.code:
-            setattr(incident, scheme, decision.code)
+        code = _more_severe(plan, scheme, decision.code, incident.raised.get(scheme))
+        if getattr(incident, scheme) != code:
+            before[scheme] = getattr(incident, scheme)
+            setattr(incident, scheme, code)
             changed.append(scheme)
-            _log(actor, "incident.graded", incident, scheme=scheme, before=before, after=decision.code,
-                 why=why, outage_s=facts.outage_s, **decision.reason())
+            reason = decision.reason() if code == decision.code else {"raised": "fix deadline passed"}
+            _log(actor, "incident.graded", incident, scheme=scheme, before=before[scheme], after=code,
+                 why=why, outage_s=facts.outage_s, **reason)
     if changed:
         incident.save(update_fields=changed)
     key = f"incident:{incident.pk}:regrade"
@@ -138,6 +145,13 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
         timers.schedule("regrade", key, incident.reported_at + timedelta(seconds=threshold), incident.pk)
     else:
         timers.settle(key, timers.Timer.State.CANCELLED)
+    if incident.is_open:
+        if before.get("fault_class") and _more_severe(plan, "fault_class", incident.fault_class,
+                                                      before["fault_class"]) != before["fault_class"]:
+            escalation.on_class_raised(incident)
+        if before.get("duration_level") and why == "elapsed":
+            escalation.on_duration_upgraded(incident, incident.duration_level)
+        escalation.on_facts(incident)
     return changed
 
 
@@ -146,6 +160,28 @@ def _regrade_timer(timer: timers.Timer) -> None:
     incident = Incident.objects.get(pk=timer.incident_id or 0)
     if incident.is_open:
         _regrade(WORKER, incident, "elapsed")
+
+
+@timers.handler("fix")
+def _not_fixed(timer: timers.Timer) -> None:
+    """Not fixed (nor escalated by activation) in time: raise the class and the level one step."""
+    incident = Incident.objects.get(pk=timer.incident_id or 0)
+    if not incident.is_open or incident.status == S.RESTORED:
+        return
+    plan = plan_of(incident.plan_version_id)
+    raised = dict(incident.raised)
+    for scheme in ("fault_class", "response_level"):
+        codes = [g.code for g in getattr(plan.grading, scheme).grades if not g.manual]
+        current = getattr(incident, scheme)
+        position = codes.index(current) if current in codes else len(codes)
+        if position > 0 and scheme not in incident.grade_overrides:
+            raised[scheme] = codes[position - 1]
+    incident.raised = raised
+    incident.save(update_fields=["raised"])
+    _log(WORKER, "timer.breached", incident, deadline="fix")
+    _log(WORKER, "incident.escalated", incident, raised=raised)
+    _regrade(WORKER, incident, "fix deadline passed")
+    escalation.on_escalated(incident, {k: getattr(incident, k) for k in raised})
 
 
 # -- reporting ----------------------------------------------------------------------------
@@ -217,6 +253,7 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
                  plan_version=version_id, symptom=symptom, location=location)
             _regrade(actor, incident, "reported")
             _set_board(incident)
+            escalation.on_open(incident)
         else:
             widened = _widen(incident, scope, patients_affected, security_suspected)
             Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + 1,
@@ -292,10 +329,40 @@ def acknowledge(actor: Actor, incident: Incident) -> Incident:
     with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "acknowledge")
-        incident.status, incident.acknowledged_at = S.ACKNOWLEDGED, clock.now()
-        incident.save(update_fields=["status", "acknowledged_at"])
-        _log(actor, "incident.acknowledged", incident)
+        _acknowledged(actor, incident)
     return incident
+
+
+def _acknowledged(actor: Actor | str, incident: Incident, **data: Any) -> None:
+    incident.status, incident.acknowledged_at = S.ACKNOWLEDGED, clock.now()
+    incident.save(update_fields=["status", "acknowledged_at"])
+    _log(actor, "incident.acknowledged", incident, **data)
+    escalation.on_acknowledged(actor, incident)
+
+
+def acknowledge_message(actor: Actor | str, message: Message, via: str) -> Message:
+    """A page acknowledged from its signed link or the API.
+
+    The signed link is the authority (a paged director need not have a login), so the check is
+    on the message, not on a role. Opening the link twice changes nothing. Acknowledging a page
+    acknowledges the incident if nobody has yet; an activation notice acknowledges the department.
+    """
+    with audit.writing():
+        message = Message.objects.select_related("incident", "task").get(pk=message.pk)
+        incident = message.incident
+        if message.acked_at or incident is None:
+            return message
+        message.acked_at, message.acked_via = clock.now(), via
+        message.save(update_fields=["acked_at", "acked_via"])
+        who = actor if isinstance(actor, str) else actor_name(actor)
+        _log(who, "page.acknowledged", incident, person=message.person, name=message.name, via=via,
+             kind=message.kind)
+        if message.task is not None:
+            if not message.task.acknowledged_at:
+                _department_acknowledged(who, message.task)
+        elif message.kind in (Message.Kind.PAGE, Message.Kind.ESCALATION) and incident.status == S.REPORTED:
+            _acknowledged(who, incident, via=via, person=message.person)
+    return message
 
 
 def arrive(actor: Actor, incident: Incident) -> Incident:
@@ -308,6 +375,7 @@ def arrive(actor: Actor, incident: Incident) -> Incident:
         incident.status, incident.on_site_at = S.ON_SITE, now
         incident.save(update_fields=["status", "acknowledged_at", "on_site_at"])
         _log(actor, "incident.on_site", incident)
+        escalation.on_arrived(actor, incident)
     return incident
 
 
@@ -327,6 +395,8 @@ def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
         incident.save(update_fields=["status", "plan_active", "activation_level", "activated_at"])
         created = _create_tasks(incident, plan, rule.departments, now)
         _log(actor, "incident.activated", incident, level=level, departments=created)
+        escalation.on_activated(actor, incident, rule.notify,
+                                list(DepartmentTask.objects.filter(incident=incident, department__in=created)))
     return incident
 
 
@@ -368,6 +438,7 @@ def stand_down(actor: Actor, incident: Incident) -> Incident:
             incident.status = S.ON_SITE
         incident.save(update_fields=["plan_active", "stood_down_at", "status"])
         _log(actor, "incident.stood_down", incident, level=incident.activation_level)
+        escalation.on_stood_down(actor, incident)
     return incident
 
 
@@ -381,19 +452,22 @@ def restore(actor: Actor, incident: Incident, note: str = "") -> Incident:
         incident.save(update_fields=["status", "restored_at"])
         _log(actor, "incident.restored", incident, note=_text("note", note, 2000))
         _regrade(actor, incident, "restored")
+        escalation.on_restored(actor, incident, _tell_reporters(incident, now))
         _set_board(incident)
-        _tell_reporters(incident, now)
     return incident
 
 
-def _tell_reporters(incident: Incident, now: datetime) -> None:
+def _tell_reporters(incident: Incident, now: datetime) -> list[tuple[str, str]]:
+    """In-app notices now; returns (name, phone) of reporters who left a phone, for an SMS."""
     reports = Report.objects.filter(incident__in=[incident, *incident.merged_incidents.all()],
                                     told_restored_at__isnull=True)
     user_ids = set(reports.exclude(user=None).values_list("user_id", flat=True))
+    phones = dict(reports.exclude(phone="").values_list("phone", "reporter_name"))
     told = reports.update(told_restored_at=now)
     Notice.objects.bulk_create(Notice(user_id=uid, incident=incident, kind="restored", created_at=now)
                                for uid in user_ids)
-    _log(WORKER, "reporters.told", incident, reports=told, users=len(user_ids), channel="in_app")
+    _log(WORKER, "reporters.told", incident, reports=told, users=len(user_ids), phones=len(phones))
+    return [(name, phone) for phone, name in phones.items()]
 
 
 def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
@@ -415,6 +489,7 @@ def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
         incident.status, incident.closed_at = S.CANCELLED, clock.now()
         incident.save(update_fields=["status", "closed_at"])
         _log(actor, "incident.cancelled", incident, reason=reason)
+        escalation.on_ended(actor, incident)
         _regrade(actor, incident, "cancelled")
         _set_board(incident)
     return incident
@@ -435,6 +510,7 @@ def merge(actor: Actor, incident: Incident, into: Incident) -> Incident:
         incident.save(update_fields=["status", "merged_into", "closed_at", "reports_count"])
         _log(actor, "incident.merged", incident, into=into.number, reports=moved)
         _log(actor, "incident.absorbed", into, incident=incident.number, reports=moved)
+        escalation.on_ended(actor, incident)
         _regrade(actor, incident, "merged")
         _set_board(incident)
     return into
@@ -560,11 +636,17 @@ def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask
         _check_department(actor, task, "department_ack")
         if task.acknowledged_at:
             raise InvalidTransition(_("Already acknowledged."), status="acknowledged", allowed=[])
-        task.acknowledged_at, task.acknowledged_by = clock.now(), actor_name(actor)
-        task.save(update_fields=["acknowledged_at", "acknowledged_by"])
-        late = task.ack_due_at is not None and task.acknowledged_at > task.ack_due_at
-        _log(actor, "department.acknowledged", task.incident, department=task.department, late=late)
+        _department_acknowledged(actor, task)
     return task
+
+
+def _department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
+    task.acknowledged_at = clock.now()
+    task.acknowledged_by = actor if isinstance(actor, str) else actor_name(actor)
+    task.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    late = task.ack_due_at is not None and task.acknowledged_at > task.ack_due_at
+    _log(actor, "department.acknowledged", task.incident, department=task.department, late=late)
+    escalation.on_department_acknowledged(actor, task)
 
 
 def tick(actor: Actor, item: ChecklistItem, done: bool = True) -> ChecklistItem:

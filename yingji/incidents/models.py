@@ -96,6 +96,8 @@ class Incident(models.Model):
     category = models.CharField(max_length=40, blank=True)
     national_grade = models.CharField(max_length=40, blank=True)
     grade_overrides = models.JSONField(default=dict, blank=True)
+    # Grades raised because the fix deadline passed: the rules may grade higher, never lower.
+    raised = models.JSONField(default=dict, blank=True)
     reports_count = models.PositiveIntegerField(default=0)
     reported_at = models.DateTimeField(db_index=True)
     last_report_at = models.DateTimeField()
@@ -187,6 +189,29 @@ class DepartmentTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident.number} {self.department or self.scenario}"
+
+
+class DowntimeMode(models.Model):
+    """A department working in a downtime mode (stand-alone, paper) because a system is down."""
+
+    class Mode(models.TextChoices):
+        READ_ONLY = "read_only", _("Read-only")
+        STANDALONE = "standalone", _("Stand-alone")
+        MANUAL = "manual", _("Manual (paper)")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="modes")
+    system = models.CharField(max_length=40)
+    department = models.CharField(max_length=40)
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    declared_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.department} {self.mode}"
 
 
 class ChecklistItem(models.Model):

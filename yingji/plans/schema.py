@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from collections.abc import Iterator
-from datetime import time
+from datetime import date, time
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -61,6 +61,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def known_zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}, e.g. Asia/Shanghai") from None
+    return value
+
+
 class Hospital(Strict):
     code: Code
     name: Text
@@ -71,14 +81,13 @@ class Hospital(Strict):
     it_hotline: Phone | None = Field(None, description="24 h fault line of the information center")
     address: str | None = None
 
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
     @field_validator("timezone")
     @classmethod
-    def known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {value!r}, e.g. Asia/Shanghai") from None
-        return value
+    def known_timezone(cls, value: str | None) -> str | None:
+        return known_zone(value)
 
 
 class Document(Strict):
@@ -103,6 +112,8 @@ class Person(Strict):
     email: str | None = None
     deputy: Code | None = None
     role: Role | None = Field(None, description="the Yingji role a login for this person gets")
+    channels: list[Code] | None = Field(None, description="notification channels for this person; "
+                                        "default: notifications.default_channels")
 
 
 class Group(Strict):
@@ -219,6 +230,8 @@ class Treatment(Strict):
     lead: Text = Field(description="who leads, as the plan says it")
     page: list[str] = []
     may_close: list[Role] = ["office"]
+    escalation: list[str] = Field([], description="paged one step at a time while nobody acknowledges "
+                                  "within timers.acknowledge")
     register_only: bool = Field(False, description="handled alone by the engineer and registered")
 
 
@@ -247,6 +260,53 @@ class Timers(Strict):
     department_ack: Duration = parse_duration("10m")
     backentry: Duration = parse_duration("24h")
     modes: list[ModeSwitch] = []
+    on_site_breach: list[str] = Field([], description="told when the engineer is not on site in time")
+    fix_breach: list[str] = Field([], description="told (the director) when the fault is not fixed in time; "
+                                  "the class and level are raised one step")
+    department_ack_breach: list[str] = Field([], description="told when a department has not acknowledged "
+                                             "the activation in time (medical / nursing heads)")
+
+
+ChannelKind = Literal["email", "sms", "wecom", "dingtalk", "feishu", "webhook"]
+# The address each kind needs from a person; bots and webhooks post to a fixed URL.
+CHANNEL_NEEDS: dict[str, str | None] = {"email": "email", "sms": "mobile", "wecom": None, "dingtalk": None,
+                                        "feishu": None, "webhook": None}
+
+
+class Channel(Strict):
+    code: Code
+    kind: ChannelKind
+    url: str | None = Field(None, description="apprise URL (json://, form://, wecombot://, dingtalk://, "
+                            "feishu://); {mobile}, {email}, {person} are filled in per recipient. "
+                            "Email uses YINGJI_EMAIL_URL when empty")
+    url_env: str | None = Field(None, description="take the URL from this environment variable instead, "
+                                "so bot keys stay out of the plan")
+
+
+class Notifications(Strict):
+    channels: list[Channel] = []
+    default_channels: list[Code] = Field([], description="channels for people who do not list their own")
+    retry: list[Duration] = Field([parse_duration(d) for d in ("30s", "2m", "10m", "30m")],
+                                  description="wait before each retry; gives up after the last")
+    ack_valid: Duration = Field(parse_duration("24h"), description="how long an acknowledgement link works")
+
+
+class Roster(Strict):
+    """值班表: who of a group is on duty, handing over at a local wall-clock time."""
+
+    code: Code
+    name: Text
+    group: Code
+    rotation: Literal["daily", "weekly"] = "daily"
+    handover: time = time(8, 0)
+    timezone: str | None = Field(None, description="IANA zone; default: the hospital's")
+    start: date = Field(description="the first shift starts at the handover time of this day")
+    members: list[Code] = Field(min_length=1, description="in rotation order")
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str | None) -> str | None:
+        return known_zone(value)
 
 
 class Intake(Strict):
@@ -327,6 +387,8 @@ class Plan(Strict):
     treatment: list[Treatment] = []
     activation: list[Activation] = []
     timers: Timers = Field(default_factory=Timers)
+    notifications: Notifications = Field(default_factory=Notifications)
+    rosters: list[Roster] = []
     intake: Intake = Field(default_factory=Intake)
     procedures: list[Procedure] = []
     scenarios: list[Scenario] = []
@@ -354,6 +416,15 @@ class Plan(Strict):
 
     def activation_for(self, level: str | None) -> Activation | None:
         return next((a for a in self.activation if a.level == level), None)
+
+    def roster(self, code: str) -> Roster | None:
+        return next((r for r in self.rosters if r.code == code), None)
+
+    def roster_of_group(self, group: str) -> Roster | None:
+        return next((r for r in self.rosters if r.group == group), None)
+
+    def channel(self, code: str) -> Channel | None:
+        return next((c for c in self.notifications.channels if c.code == code), None)
 
     def procedure_for(self, department: str) -> Procedure | None:
         return next((p for p in self.procedures if p.department == department), None)
@@ -383,6 +454,7 @@ class Plan(Strict):
         departments = unique(self.departments, ("departments",), "department")
         contacts = unique(self.external_contacts, ("external_contacts",), "external contact")
         systems = unique(self.systems, ("systems",), "system")
+        channels = unique(self.notifications.channels, ("notifications", "channels"), "channel")
         groups_list = self.organization.all_groups()
         group_paths: list[tuple[Any, ...]] = [
             ("organization", "leading_group"),
@@ -415,9 +487,11 @@ class Plan(Strict):
                 elif match[2] not in known[match[1]]:
                     errors.append(((*path, i), f"unknown {match[1]} {match[2]!r}"))
 
+        refs(self.notifications.default_channels, channels, ("notifications", "default_channels"), "channel")
         for i, person in enumerate(self.people):
             ref(person.department, departments, ("people", i, "department"), "department")
             ref(person.deputy, people, ("people", i, "deputy"), "person")
+            refs(person.channels or [], channels, ("people", i, "channels"), "channel")
         for group, path in zip(groups_list, group_paths, strict=True):
             ref(group.leader, people, (*path, "leader"), "person")
             refs(group.deputies, people, (*path, "deputies"), "person")
@@ -448,6 +522,9 @@ class Plan(Strict):
         for i, treat in enumerate(self.treatment):
             ref(treat.fault_class, grade_codes["fault_class"], ("treatment", i, "fault_class"), "fault class")
             targets(treat.page, ("treatment", i, "page"))
+            targets(treat.escalation, ("treatment", i, "escalation"))
+        for name in ("on_site_breach", "fix_breach", "department_ack_breach"):
+            targets(getattr(self.timers, name), ("timers", name))
         for i, act in enumerate(self.activation):
             ref(act.level, grade_codes["response_level"], ("activation", i, "level"), "response level")
             targets(act.notify, ("activation", i, "notify"))
@@ -468,6 +545,10 @@ class Plan(Strict):
             refs(scenario.contacts, contacts, ("scenarios", i, "contacts"), "external contact")
             for c, cond in enumerate(scenario.applies_when):
                 refs(cond.systems or [], systems, ("scenarios", i, "applies_when", c, "systems"), "system")
+        unique(self.rosters, ("rosters",), "roster")
+        for i, roster in enumerate(self.rosters):
+            ref(roster.group, groups, ("rosters", i, "group"), "group")
+            refs(roster.members, people, ("rosters", i, "members"), "person")
         for i, job in enumerate(self.maintenance.backups):
             ref(job.system, systems, ("maintenance", "backups", i, "system"), "system")
         return errors

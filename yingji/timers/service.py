@@ -14,16 +14,17 @@ import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import F, Model, Q
 
 from yingji.core import audit, clock
 
 from .models import Timer, WorkerHeartbeat
 
 log = logging.getLogger("yingji.timers")
-LEASE = timedelta(seconds=30)
 Handler = Callable[[Timer], None]
+Claimable = Model
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -36,8 +37,14 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def schedule(kind: str, key: str, due_at: datetime, incident_id: int | None = None,
-             payload: dict | None = None) -> Timer:
-    """Create the pending timer for `key`, or move the one already pending (idempotent)."""
+             payload: dict | None = None, once: bool = False) -> Timer:
+    """Create the pending timer for `key`, or move the one already pending (idempotent).
+
+    With `once`, a key that ever had a timer is left alone: a deadline that was met, breached or
+    cancelled is not started again when the self-audit re-drives an incident's clocks.
+    """
+    if once and (earlier := Timer.objects.filter(key=key).order_by("-id").first()):
+        return earlier
     existing = Timer.objects.filter(key=key, state=Timer.State.PENDING).first()
     if existing:
         if existing.due_at != due_at or (payload is not None and existing.payload != payload):
@@ -57,19 +64,34 @@ def settle(key: str, state: str = Timer.State.MET, by: str = "") -> int:
         state=state, finished_at=clock.now(), finished_by=by, token=F("token") + 1)
 
 
-def _claim(now: datetime, limit: int) -> list[tuple[int, int]]:
-    due = (Timer.objects.filter(state=Timer.State.PENDING, due_at__lte=now)
+def lease() -> timedelta:
+    return timedelta(seconds=settings.YINGJI_LEASE_S)
+
+
+def claim(model: type[Claimable], pending: str, now: datetime, limit: int) -> list[tuple[int, int]]:
+    """Claim due rows of a timer-like table (Timer, Delivery) by compare-and-set on `token`.
+
+    Returns (id, new token) pairs; only the holder of the new token may finish the row. Rows
+    whose claim has expired (their worker died) are claimed again.
+    """
+    due = (model.objects.filter(state=pending, due_at__lte=now)  # type: ignore[attr-defined]
            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
            .order_by("due_at"))
     claimed = []
     with audit.writing():
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
-        for timer_id, token in due.values_list("id", "token")[:limit]:
-            if Timer.objects.filter(id=timer_id, token=token, state=Timer.State.PENDING).update(
-                    token=token + 1, claimed_until=now + LEASE, attempts=F("attempts") + 1):
-                claimed.append((timer_id, token + 1))
+        for row_id, token in due.values_list("id", "token")[:limit]:
+            if model.objects.filter(id=row_id, token=token, state=pending).update(  # type: ignore[attr-defined]
+                    token=token + 1, claimed_until=now + lease(), attempts=F("attempts") + 1):
+                claimed.append((row_id, token + 1))
     return claimed
+
+
+def settle_incident(incident_id: int, kinds: tuple[str, ...], state: str = Timer.State.MET, by: str = "") -> int:
+    """Settle every pending timer of these kinds on one incident (all steps of a chain at once)."""
+    return Timer.objects.filter(incident_id=incident_id, kind__in=kinds, state=Timer.State.PENDING).update(
+        state=state, finished_at=clock.now(), finished_by=by, token=F("token") + 1)
 
 
 def _fire(timer_id: int, token: int) -> bool:
@@ -92,7 +114,7 @@ def _fire(timer_id: int, token: int) -> bool:
 def run_due(limit: int = 100) -> int:
     """Fire what is due; return how many fired. Errors stay on the row and retry after the lease."""
     fired = 0
-    for timer_id, token in _claim(clock.now(), limit):
+    for timer_id, token in claim(Timer, Timer.State.PENDING, clock.now(), limit):
         try:
             fired += _fire(timer_id, token)
         except Exception as exc:
@@ -108,3 +130,30 @@ def beat(name: str | None = None) -> None:
 
 def worker_alive(within: timedelta = timedelta(seconds=30)) -> bool:
     return WorkerHeartbeat.objects.filter(beat_at__gte=clock.now() - within).exists()
+
+
+AUDITORS: list[Callable[[], int]] = []
+
+
+def auditor(fn: Callable[[], int]) -> Callable[[], int]:
+    """Register a self-audit check: it re-drives what should be scheduled and returns how many it fixed."""
+    AUDITORS.append(fn)
+    return fn
+
+
+def self_audit() -> int:
+    """Run every registered check; anything it had to re-drive is logged, because it should not happen."""
+    fixed = 0
+    for check in AUDITORS:
+        with audit.writing():
+            count = check()
+            if count:
+                audit.append("worker", "self_audit.redriven", "system", None,
+                             {"check": check.__name__, "count": count})
+        if count:
+            log.warning("self-audit: %s re-drove %d item(s)", check.__name__, count)
+        fixed += count
+    overdue = Timer.objects.filter(state=Timer.State.PENDING, due_at__lt=clock.now() - 2 * lease()).count()
+    if overdue:
+        log.warning("self-audit: %d timer(s) overdue by more than two leases", overdue)
+    return fixed

@@ -24,9 +24,10 @@ log = logging.getLogger("yingji.worker")
 
 
 class Worker:
-    def __init__(self, poll_s: float | None = None, beat_every_s: float = 5.0):
+    def __init__(self, poll_s: float | None = None, beat_every_s: float = 5.0, audit_every_s: float = 60.0):
         self.poll_s = settings.YINGJI_WORKER_POLL_S if poll_s is None else poll_s
         self.beat_every_s = beat_every_s
+        self.audit_every_s = audit_every_s
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = False
 
@@ -34,19 +35,24 @@ class Worker:
         self.stopping = True
 
     def run_once(self) -> int:
-        return service.run_due()
+        from yingji.notify.service import deliver_due
+
+        return service.run_due() + deliver_due()
 
     def run(self, max_seconds: float | None = None) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         started = time.monotonic()
-        last_beat = 0.0
+        last_beat = last_audit = 0.0
         log.info("worker %s started", self.name)
         while not self.stopping:
             try:
                 if time.monotonic() - last_beat >= self.beat_every_s:
                     service.beat(self.name)
                     last_beat = time.monotonic()
+                if time.monotonic() - last_audit >= self.audit_every_s:
+                    service.self_audit()
+                    last_audit = time.monotonic()
                 fired = self.run_once()
             except Exception:
                 # A database hiccup must not kill the loop: log, reconnect, go on.
@@ -61,10 +67,14 @@ class Worker:
 
     def _sleep_for(self) -> float:
         """Sleep until the next due timer, but never longer than one poll interval."""
+        from yingji.notify.models import Delivery
+
         from .models import Timer
 
-        next_due = (Timer.objects.filter(state=Timer.State.PENDING).order_by("due_at")
-                    .values_list("due_at", flat=True).first())
-        if next_due is None:
+        next_due = [d for d in (
+            Timer.objects.filter(state=Timer.State.PENDING).order_by("due_at").values_list("due_at", flat=True).first(),
+            Delivery.objects.filter(state=Delivery.State.QUEUED).order_by("due_at")
+            .values_list("due_at", flat=True).first()) if d is not None]
+        if not next_due:
             return self.poll_s
-        return max(0.0, min(self.poll_s, (next_due - clock.now()).total_seconds()))
+        return max(0.0, min(self.poll_s, (min(next_due) - clock.now()).total_seconds()))

@@ -1,0 +1,305 @@
+"""The plan's deadlines on one incident: who is paged, when the next one is, what a breach does.
+
+Actions call the `on_*` functions inside their transaction; the worker fires the timers below.
+Every timer is keyed by what it waits for (`incident:7:ack:0`), scheduled `once` so that the
+self-audit can re-drive an incident's clocks without starting a finished deadline again, and
+settled (met / cancelled, by whom) by the action it waited for. All durations come from the
+plan version the incident started under (its snapshot), so a plan revision published during an
+incident does not change the escalation in flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from yingji.core import audit, clock
+from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.notify import service as notify
+from yingji.notify.models import Message
+from yingji.oncall.targets import resolve
+from yingji.plans.durations import format_duration
+from yingji.plans.schema import Plan
+from yingji.plans.store import plan_of
+from yingji.timers import service as timers
+
+from .models import DepartmentTask, DowntimeMode, Incident, SystemState
+
+WIDE_SCOPES = ("partial", "hospital")  # a core outage, not one broken workstation
+CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
+
+
+def record(actor: Actor | str, action: str, subject: Incident, /, **data: Any) -> None:
+    """Append to the audit chain, which is also the incident's timeline."""
+    audit.append(actor if isinstance(actor, str) else actor_name(actor), action, "incident", subject.pk, data)
+
+
+def context(incident: Incident, plan: Plan, **extra: Any) -> dict[str, Any]:
+    system = plan.system(incident.system)
+    return {"number": incident.number, "system": system.name if system else incident.system,
+            "symptom": incident.title, "location": incident.location or "-",
+            "level": incident.response_level or incident.fault_class, **extra}
+
+
+def _in_language(plan: Plan, text: Any) -> str:
+    with override(plan.hospital.language):
+        return str(text)
+
+
+def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: int,
+          skip: set[str] | None = None) -> list[str]:
+    people = [p for p in resolve(plan, targets, clock.now()) if p not in (skip or set())]
+    notify.enqueue(incident, kind, people, "page", context(incident, plan, deadline=format_duration(
+        plan.timers.acknowledge)), needs_ack=True, step=step)
+    record(WORKER, "incident.paged", incident, step=step, targets=targets, people=people, kind=kind)
+    return people
+
+
+# -- when things happen ---------------------------------------------------------------------
+
+
+def on_open(incident: Incident) -> None:
+    """A new incident: page the first step of its class's chain and start its clocks."""
+    plan = plan_of(incident.plan_version_id)
+    treatment = plan.treatment_for(incident.fault_class)
+    if treatment:
+        _page(incident, plan, Message.Kind.PAGE, treatment.page, 0)
+    _schedule_ack(incident, plan, 0)
+    timers.schedule("fix", f"incident:{incident.pk}:fix", incident.reported_at + timedelta(seconds=plan.timers.fix),
+                    incident.pk, once=True)
+    on_facts(incident)
+
+
+def on_facts(incident: Incident) -> None:
+    """The scope or systems changed: a core outage starts the downtime-mode clocks (from the report)."""
+    if incident.scope not in WIDE_SCOPES or not incident.is_open:
+        return
+    plan = plan_of(incident.plan_version_id)
+    systems = set(incident.systems())
+    for index, switch in enumerate(plan.timers.modes):
+        if systems & set(switch.systems):
+            timers.schedule("mode", f"incident:{incident.pk}:mode:{index}",
+                            incident.reported_at + timedelta(seconds=switch.after), incident.pk,
+                            {"index": index}, once=True)
+
+
+def on_class_raised(incident: Incident) -> None:
+    """A more severe class pages whoever its treatment names that was not paged yet."""
+    plan = plan_of(incident.plan_version_id)
+    treatment = plan.treatment_for(incident.fault_class)
+    if treatment and incident.status == Incident.Status.REPORTED:
+        _page(incident, plan, Message.Kind.PAGE, treatment.page, 0, skip=set(notify.paged_people(incident)))
+
+
+def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
+    by = actor if isinstance(actor, str) else actor_name(actor)
+    timers.settle_incident(incident.pk, ("ack",), by=by)
+    if mine := _person_of(actor):  # acknowledged in the web UI: the person's own pages count as answered
+        Message.objects.filter(incident=incident, person__in=mine, needs_ack=True, acked_at__isnull=True,
+                               task=None).update(acked_at=clock.now(), acked_via="web")
+    plan = plan_of(incident.plan_version_id)
+    timers.schedule("on_site", f"incident:{incident.pk}:on_site",
+                    (incident.acknowledged_at or clock.now()) + timedelta(seconds=plan.timers.on_site),
+                    incident.pk, once=True)
+    _tell(incident, plan, _("Acknowledged by %(who)s.") % {"who": by}, exclude=_person_of(actor))
+
+
+def on_arrived(actor: Actor, incident: Incident) -> None:
+    timers.settle_incident(incident.pk, ("ack", "on_site"), by=actor_name(actor))
+
+
+def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], tasks: list[DepartmentTask]) -> None:
+    """The plan is started: the fix clock counts as escalated; groups and departments are told."""
+    by = actor_name(actor)
+    timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
+    plan = plan_of(incident.plan_version_id)
+    already = set(notify.paged_people(incident))
+    ctx = context(incident, plan, level=incident.activation_level,
+                  deadline=format_duration(plan.timers.department_ack))
+    groups = [p for p in resolve(plan, notify_targets, clock.now()) if p not in already]
+    notify.enqueue(incident, Message.Kind.ACTIVATION, groups, "activation", ctx)
+    for task in tasks:
+        department = plan.department(task.department)
+        if department and department.lead:
+            notify.enqueue(incident, Message.Kind.ACTIVATION, [department.lead], "activation", ctx,
+                           needs_ack=True, task=task)
+        timers.schedule("dept_ack", f"task:{task.pk}:ack", task.ack_due_at or clock.now(), incident.pk,
+                        {"task": task.pk}, once=True)
+    _tell(incident, plan, _("The plan is activated at level %(level)s.") % {"level": incident.activation_level},
+          exclude=_person_of(actor), only=already)
+
+
+def on_department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
+    by = actor if isinstance(actor, str) else actor_name(actor)
+    timers.settle(f"task:{task.pk}:ack", by=by)
+
+
+def on_stood_down(actor: Actor, incident: Incident) -> None:
+    timers.settle_incident(incident.pk, ("dept_ack",), timers.Timer.State.CANCELLED, by=actor_name(actor))
+
+
+def on_restored(actor: Actor, incident: Incident, reporters: list[tuple[str, str]]) -> None:
+    """Stop every clock, end the downtime modes, tell everyone paged and every reporter."""
+    by, now = actor_name(actor), clock.now()
+    timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
+    timers.settle_incident(incident.pk, ("mode", "dept_ack"), timers.Timer.State.CANCELLED, by=by)
+    ended = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
+    if ended:
+        record(actor, "modes.ended", incident, count=ended)
+    plan = plan_of(incident.plan_version_id)
+    local = now.astimezone(plan.hospital.zone()).strftime("%H:%M")
+    ctx = context(incident, plan, time=local)
+    notify.enqueue(incident, Message.Kind.RESTORED, notify.paged_people(incident), "restored", ctx)
+    if reporters:
+        notify.enqueue_reporters(incident, reporters, "restored", ctx)
+
+
+def on_ended(actor: Actor, incident: Incident) -> None:
+    """Cancelled or merged: nothing is waited for any more."""
+    timers.settle_incident(incident.pk, (*CLOCK_KINDS, "dept_ack"), timers.Timer.State.CANCELLED,
+                           by=actor_name(actor))
+
+
+def on_duration_upgraded(incident: Incident, level: str) -> None:
+    plan = plan_of(incident.plan_version_id)
+    _tell(incident, plan, _("The outage duration level is now %(level)s.") % {"level": level})
+
+
+def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
+    """The fix deadline passed: the director hears it, and so does everyone paged."""
+    plan = plan_of(incident.plan_version_id)
+    what = _in_language(plan, _("Not fixed within %(limit)s; raised to %(grades)s.") % {
+        "limit": format_duration(plan.timers.fix), "grades": ", ".join(raised.values()) or "-"})
+    people = resolve(plan, plan.timers.fix_breach, clock.now())
+    notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
+    _tell(incident, plan, what, exclude=people)
+
+
+def _person_of(actor: Actor | str) -> list[str]:
+    person = getattr(actor, "person", "")
+    return [person] if person else []
+
+
+def _tell(incident: Incident, plan: Plan, event: Any, exclude: list[str] | None = None,
+          only: set[str] | None = None) -> None:
+    text = _in_language(plan, event)
+    people = [p for p in notify.paged_people(incident) if only is None or p in only]
+    skip = set(exclude or []) | (set(notify.paged_people(incident)) - set(people))
+    if notify.tell_paged(incident, text, context(incident, plan), exclude=skip):
+        record(WORKER, "incident.loop_closed", incident, event=text)
+
+
+def _schedule_ack(incident: Incident, plan: Plan, step: int) -> None:
+    timers.schedule("ack", f"incident:{incident.pk}:ack:{step}",
+                    clock.now() + timedelta(seconds=plan.timers.acknowledge), incident.pk, {"step": step}, once=True)
+
+
+# -- when a deadline passes (run by the worker) ---------------------------------------------
+
+
+def _breach(incident: Incident, deadline: str, **data: Any) -> None:
+    record(WORKER, "timer.breached", incident, deadline=deadline, **data)
+
+
+def _incident(timer: timers.Timer) -> Incident:
+    return Incident.objects.get(pk=timer.incident_id or 0)
+
+
+@timers.handler("ack")
+def _nobody_acknowledged(timer: timers.Timer) -> None:
+    """Page the next step of the chain (and wait again), while nobody has acknowledged."""
+    incident = _incident(timer)
+    if incident.status != Incident.Status.REPORTED:
+        return
+    plan = plan_of(incident.plan_version_id)
+    step = int(timer.payload.get("step", 0))
+    _breach(incident, "acknowledge", step=step)
+    treatment = plan.treatment_for(incident.fault_class)
+    chain = treatment.escalation if treatment else []
+    if step < len(chain):
+        _page(incident, plan, Message.Kind.ESCALATION, [chain[step]], step + 1,
+              skip=set(notify.paged_people(incident)))
+        _schedule_ack(incident, plan, step + 1)
+
+
+@timers.handler("on_site")
+def _not_on_site(timer: timers.Timer) -> None:
+    incident = _incident(timer)
+    if incident.status != Incident.Status.ACKNOWLEDGED:
+        return
+    plan = plan_of(incident.plan_version_id)
+    _breach(incident, "on_site")
+    what = _in_language(plan, _("Nobody is on site %(limit)s after acknowledging.") % {
+        "limit": format_duration(plan.timers.on_site)})
+    notify.enqueue(incident, Message.Kind.BREACH, resolve(plan, plan.timers.on_site_breach, clock.now()),
+                   "breach", context(incident, plan, what=what))
+
+
+@timers.handler("mode")
+def _declare_mode(timer: timers.Timer) -> None:
+    """The core outage lasted long enough: departments switch to stand-alone or paper."""
+    incident = _incident(timer)
+    if not incident.is_open or incident.scope not in WIDE_SCOPES:
+        return
+    plan = plan_of(incident.plan_version_id)
+    switch = plan.timers.modes[int(timer.payload["index"])]
+    declare_mode(WORKER, incident, plan, switch.mode, switch.departments, clock.now())
+    elapsed = format_duration(int((clock.now() - incident.reported_at).total_seconds()))
+    mode_name = _in_language(plan, DowntimeMode.Mode(switch.mode).label)
+    notify.enqueue(incident, Message.Kind.MODE_SWITCH, resolve(plan, switch.notify, clock.now()), "mode_switch",
+                   context(incident, plan, mode=mode_name, elapsed=elapsed, instruction=switch.instruction or ""))
+
+
+def declare_mode(actor: Actor | str, incident: Incident, plan: Plan, mode: str, departments: list[str],
+                 now: datetime) -> list[str]:
+    """Record the departments now working in `mode` and show it on the status board."""
+    open_modes = set(DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True, mode=mode)
+                     .values_list("department", flat=True))
+    new = [d for d in departments if d not in open_modes]
+    DowntimeMode.objects.bulk_create(
+        DowntimeMode(incident=incident, system=incident.system, department=d, mode=mode, started_at=now,
+                     declared_by=actor if isinstance(actor, str) else actor_name(actor)) for d in new)
+    board = {"standalone": SystemState.Status.STANDALONE, "manual": SystemState.Status.MANUAL}
+    if mode in board:
+        SystemState.objects.filter(code=incident.system).update(status=board[mode], since=now, incident=incident)
+    record(actor, "mode.declared", incident, mode=mode, departments=new)
+    return new
+
+
+@timers.handler("dept_ack")
+def _department_silent(timer: timers.Timer) -> None:
+    task = DepartmentTask.objects.select_related("incident").get(pk=timer.payload["task"])
+    incident = task.incident
+    if task.acknowledged_at or not incident.plan_active:
+        return
+    plan = plan_of(incident.plan_version_id)
+    _breach(incident, "department_ack", department=task.department)
+    what = _in_language(plan, _("%(department)s has not acknowledged the activation within %(limit)s.") % {
+        "department": task.name, "limit": format_duration(plan.timers.department_ack)})
+    notify.enqueue(incident, Message.Kind.BREACH, resolve(plan, plan.timers.department_ack_breach, clock.now()),
+                   "breach", context(incident, plan, what=what))
+
+
+def ensure_clocks(incident: Incident) -> int:
+    """Self-audit: schedule any clock an open incident should have but lacks. Returns how many."""
+    before = timers.Timer.objects.filter(incident=incident).count()
+    plan = plan_of(incident.plan_version_id)
+    if incident.status == Incident.Status.REPORTED and not timers.Timer.objects.filter(
+            incident=incident, kind="ack").exists():
+        _schedule_ack(incident, plan, 0)
+    timers.schedule("fix", f"incident:{incident.pk}:fix", incident.reported_at + timedelta(seconds=plan.timers.fix),
+                    incident.pk, once=True)
+    on_facts(incident)
+    if incident.plan_active:
+        for task in incident.tasks.filter(acknowledged_at__isnull=True, department__gt=""):
+            timers.schedule("dept_ack", f"task:{task.pk}:ack", task.ack_due_at or clock.now(), incident.pk,
+                            {"task": task.pk}, once=True)
+    return timers.Timer.objects.filter(incident=incident).count() - before
+
+
+@timers.auditor
+def redrive_open_incidents() -> int:
+    return sum(ensure_clocks(incident) for incident in Incident.objects.filter(status__in=Incident.OPEN))
