@@ -174,6 +174,16 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timers_probe(args: argparse.Namespace) -> int:
+    """Schedule no-op probe timers spread over a window: drills and benchmarks measure lateness with them."""
+    _django()
+    _migrate()
+    from yingji.timers.service import schedule_probes
+
+    print(schedule_probes(args.count, args.within, args.start_in))
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Migrate, load the demo on first start if asked, start the worker, then serve."""
     _django()
@@ -258,6 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="fire timers until stopped")
     worker.add_argument("--seconds", type=float, default=None, help="stop after this long (for tests)")
     worker.set_defaults(func=cmd_worker)
+
+    timer = sub.add_parser("timers", help="timer drills").add_subparsers(dest="timers_cmd", required=True)
+    p = timer.add_parser("probe", help="schedule COUNT no-op probe timers due over --within seconds")
+    p.add_argument("count", type=int)
+    p.add_argument("--within", type=float, default=60.0)
+    p.add_argument("--start-in", type=float, default=2.0, help="seconds until the first is due")
+    p.set_defaults(func=cmd_timers_probe)
 
     plan = sub.add_parser("plan", help="validate, import, export plans").add_subparsers(dest="plan_cmd", required=True)
     p = plan.add_parser("validate", help="check a plan file; errors as FILE:LINE: path: message")

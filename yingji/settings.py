@@ -186,21 +186,5 @@ YINGJI_BASE_URL = os.environ.get("YINGJI_BASE_URL", "http://127.0.0.1:8000").rst
 YINGJI_SEND_THREADS = env_int("YINGJI_SEND_THREADS", 8)
 
 
-def _email_settings(url: str) -> dict[str, object]:
-    parts = urlparse(url)
-    if parts.scheme not in ("smtp", "smtps"):
-        raise ValueError(f"YINGJI_EMAIL_URL must start with smtp:// or smtps://, not {url!r}")
-    query = dict(parse_qsl(parts.query))
-    return {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
-        "EMAIL_HOST_USER": unquote(parts.username or ""), "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
-        "EMAIL_USE_SSL": parts.scheme == "smtps", "EMAIL_USE_TLS": query.get("starttls") == "1",
-        "DEFAULT_FROM_EMAIL": query.get("from", "yingji@localhost"), "EMAIL_TIMEOUT": 10,
-    }
-
-
+# smtp://[user:pass@]host:port[?from=addr&starttls=1], or smtps:// (read by yingji.notify.channels).
 YINGJI_EMAIL_URL = os.environ.get("YINGJI_EMAIL_URL", "")
-if YINGJI_EMAIL_URL:
-    globals().update(_email_settings(YINGJI_EMAIL_URL))

@@ -29,6 +29,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "plan_import": frozenset({"admin", "office"}),
     "plan_approve": frozenset({"admin", "commander"}),
     "plan_publish": frozenset({"admin"}),
+    "roster_edit": frozenset({"office", "admin"}),
 }
 
 

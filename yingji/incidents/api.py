@@ -15,6 +15,8 @@ from pydantic import Field
 from yingji.accounts.models import ApiToken, User
 from yingji.core.errors import ActionError
 from yingji.core.models import AuditEntry
+from yingji.notify.models import Message
+from yingji.oncall.api import router as oncall_router
 from yingji.plans.store import published
 
 from . import actions
@@ -31,6 +33,7 @@ class TokenAuth(HttpBearer):
 
 api = NinjaAPI(title="Yingji API", version="1", urls_namespace="api", auth=TokenAuth(),
                openapi_url="/openapi.json", docs_url="/docs")
+api.add_router("/", oncall_router)
 
 
 @api.exception_handler(ActionError)
@@ -122,6 +125,18 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
              "items": [{"id": i.pk, "phase": i.phase, "text": i.text, "done_at": _iso(i.done_at),
                         "done_by": i.done_by} for i in t.items.all()]}
             for t in incident.tasks.prefetch_related("items")],
+        "timers": [{"kind": t.kind, "key": t.key, "due_at": _iso(t.due_at), "state": t.state,
+                    "breached": t.state == "fired", "finished_at": _iso(t.finished_at), "by": t.finished_by}
+                   for t in incident.timers.order_by("due_at", "id")],
+        "modes": [{"department": m.department, "system": m.system, "mode": m.mode,
+                   "started_at": _iso(m.started_at), "ended_at": _iso(m.ended_at)} for m in incident.modes.all()],
+        "notifications": [
+            {"id": m.pk, "kind": m.kind, "person": m.person, "name": m.name, "subject": m.subject,
+             "step": m.step, "created_at": _iso(m.created_at), "needs_ack": m.needs_ack,
+             "acked_at": _iso(m.acked_at), "acked_via": m.acked_via,
+             "deliveries": [{"channel": d.channel, "address": d.address, "state": d.state, "attempts": d.attempts,
+                             "sent_at": _iso(d.sent_at), "error": d.last_error} for d in m.deliveries.all()]}
+            for m in incident.messages.prefetch_related("deliveries")],
     }
 
 
@@ -183,3 +198,15 @@ def list_departments(request: HttpRequest) -> list[dict[str, str]]:
     if current is None:
         return []
     return [{"code": d.code, "name": d.name, "kind": d.kind} for d in current[1].departments]
+
+
+@api.post("/notifications/{message_id}/ack", summary="Acknowledge a page you received")
+def ack_notification(request: HttpRequest, message_id: int) -> dict[str, Any]:
+    message = get_object_or_404(Message, pk=message_id)
+    user: Any = request.user
+    if user.person != message.person and user.role != "office":
+        return api.create_response(  # type: ignore[return-value]
+            request, {"detail": "only the person paged (or the office) may acknowledge this page"}, status=403)
+    message = actions.acknowledge_message(user, message, "api")
+    return {"id": message.pk, "acked_at": _iso(message.acked_at), "acked_via": message.acked_via,
+            "incident": message.incident.number if message.incident else None}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlparse
 
 import apprise
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMessage, get_connection
 
 from yingji.plans.schema import CHANNEL_NEEDS, Channel, Person, Plan
 
@@ -23,6 +24,18 @@ class NotConfigured(Exception):
 
 class SendFailed(Exception):
     pass
+
+
+def smtp_options(url: str) -> tuple[str, dict[str, Any]]:
+    """(from address, SMTP backend options) out of YINGJI_EMAIL_URL."""
+    parts = urlparse(url)
+    if parts.scheme not in ("smtp", "smtps"):
+        raise NotConfigured(f"YINGJI_EMAIL_URL must start with smtp:// or smtps://, not {parts.scheme}://")
+    query = dict(parse_qsl(parts.query))
+    return query.get("from", "yingji@localhost"), {
+        "host": parts.hostname or "localhost", "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "username": unquote(parts.username or ""), "password": unquote(parts.password or ""),
+        "use_ssl": parts.scheme == "smtps", "use_tls": query.get("starttls") == "1", "timeout": 10}
 
 
 def channel_url(channel: Channel) -> str | None:
@@ -60,7 +73,9 @@ def send(channel: Channel, address: str, person_code: str, subject: str, body: s
     if url is None:
         raise NotConfigured(not_configured_reason(channel))
     if channel.kind == "email":
-        EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]).send()
+        sender, options = smtp_options(url)
+        connection = get_connection("django.core.mail.backends.smtp.EmailBackend", **options)
+        EmailMessage(subject, body, sender, [address], connection=connection).send()
         return
     filled = url.format(mobile=quote(address), email=quote(address), person=quote(person_code))
     notifier = apprise.Apprise()

@@ -79,7 +79,7 @@ def ack_url(key: str) -> str:
 
 
 def incident_url(incident: Incident) -> str:
-    return f"{settings.YINGJI_BASE_URL}/incidents/{incident.pk}/"
+    return f"{settings.YINGJI_BASE_URL}/incidents/{incident.number}"
 
 
 def message_for_token(token: str) -> Message:
@@ -93,7 +93,7 @@ def message_for_token(token: str) -> Message:
     return message
 
 
-def _profiles() -> dict[str, dict[str, str]]:
+def profiles() -> dict[str, dict[str, str]]:
     """Addresses from user profiles, for people whose plan entry lacks them."""
     return {u.person: {"email": u.email, "mobile": u.phone}
             for u in User.objects.exclude(person="").only("person", "email", "phone")}
@@ -133,7 +133,7 @@ def _write(plan: Plan, incident: Incident, kind: str, recipients: list[Recipient
                                 name=recipient.name, subject=subject, body=body, step=step,
                                 needs_ack=needs_ack, ack_key=key, created_at=now))
     Message.objects.bulk_create(messages)
-    profiles = _profiles() if any(r.person for r in recipients) else {}
+    known = profiles() if any(r.person for r in recipients) else {}
     deliveries = []
     for message, recipient in zip(messages, recipients, strict=True):
         person = plan.person(recipient.person) if recipient.person else None
@@ -142,7 +142,7 @@ def _write(plan: Plan, incident: Incident, kind: str, recipients: list[Recipient
         else:  # a reporter: SMS channels only
             methods = [c for c in plan.notifications.channels if c.kind == "sms"]
         for channel in methods:
-            profile = profiles.get(recipient.person, {}) if recipient.person else {"mobile": recipient.mobile}
+            profile = known.get(recipient.person, {}) if recipient.person else {"mobile": recipient.mobile}
             address = channels.address_for(channel, person, profile)
             if address is None:
                 continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -114,7 +115,10 @@ def _fire(timer_id: int, token: int) -> bool:
 def run_due(limit: int = 100) -> int:
     """Fire what is due; return how many fired. Errors stay on the row and retry after the lease."""
     fired = 0
-    for timer_id, token in claim(Timer, Timer.State.PENDING, clock.now(), limit):
+    claimed = claim(Timer, Timer.State.PENDING, clock.now(), limit)
+    if claimed and (pause := float(os.environ.get("YINGJI_FAULT_PAUSE_AFTER_CLAIM_S", "0"))):
+        time.sleep(pause)  # fault injection for the crash test: a window to kill -9 between claim and commit
+    for timer_id, token in claimed:
         try:
             fired += _fire(timer_id, token)
         except Exception as exc:
@@ -157,3 +161,20 @@ def self_audit() -> int:
     if overdue:
         log.warning("self-audit: %d timer(s) overdue by more than two leases", overdue)
     return fixed
+
+
+@handler("probe")
+def _probe(timer: Timer) -> None:
+    """A no-op deadline: its audit entry is the evidence that it fired, and how late."""
+    late_ms = (clock.now() - timer.due_at).total_seconds() * 1000
+    audit.append("worker", "timer.probe", "timer", timer.pk, {"late_ms": round(late_ms, 1)})
+
+
+def schedule_probes(count: int, within_s: float, start_in_s: float = 2.0) -> int:
+    start = clock.now() + timedelta(seconds=start_in_s)
+    step = within_s / max(1, count)
+    with audit.writing():
+        Timer.objects.bulk_create(
+            Timer(kind="probe", key=f"probe:{start.timestamp()}:{i}", due_at=start + timedelta(seconds=i * step),
+                  created_at=clock.now()) for i in range(count))
+    return count

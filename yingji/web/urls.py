@@ -15,6 +15,7 @@ urlpatterns = [
     path("tasks/<int:task_id>/ack", views.task_ack, name="task_ack"),
     path("items/<int:item_id>/tick", views.item_tick, name="item_tick"),
     path("notices/<int:notice_id>/read", views.notice_read, name="notice_read"),
+    path("ack/<str:token>", views.ack, name="ack"),
     path("plan", views.plan_view, name="plan"),
     path("plan/<int:version_id>/<str:action>", views.plan_transition, name="plan_transition"),
     path("login", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),

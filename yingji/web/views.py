@@ -9,10 +9,12 @@ from urllib.parse import quote, unquote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.core.signing import BadSignature, SignatureExpired
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from yingji.accounts.roles import allowed
@@ -22,6 +24,8 @@ from yingji.core.errors import ActionError, BadInput
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
 from yingji.incidents.models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
+from yingji.notify.models import Message
+from yingji.notify.service import message_for_token
 from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER
@@ -171,9 +175,34 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "activation": plan.activation_for(incident.activation_level or incident.response_level),
         "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
         "securities": Incident.Security.choices, "now": clock.now(),
+        "clocks": _clocks(incident), "modes": _modes(incident, plan),
+        "notifications": incident.messages.prefetch_related("deliveries").order_by("-id")[:100],
     }
     template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
     return render(request, template, context)
+
+
+CLOCK_LABELS = {
+    "ack": gettext_lazy("Acknowledge"), "on_site": gettext_lazy("Engineer on site"),
+    "fix": gettext_lazy("Fixed or escalated"), "mode": gettext_lazy("Downtime mode"),
+    "dept_ack": gettext_lazy("Department acknowledges"),
+    "regrade": gettext_lazy("Next duration level"),
+}
+
+
+def _clocks(incident: Incident) -> list[Any]:
+    rows = list(incident.timers.order_by("due_at", "id"))
+    for row in rows:
+        row.label = CLOCK_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
+    return rows
+
+
+def _modes(incident: Incident, plan: Any) -> list[Any]:
+    rows = list(incident.modes.all())
+    for row in rows:
+        department = plan.department(row.department)
+        row.department_name = department.name if department else row.department  # type: ignore[attr-defined]
+    return rows
 
 
 def _may_act_for(user: Any, task: DepartmentTask) -> bool:
@@ -244,6 +273,26 @@ def item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
 def notice_read(request: HttpRequest, notice_id: int) -> HttpResponse:
     Notice.objects.filter(pk=notice_id, user_id=request.user.pk or 0).update(read_at=clock.now())
     return redirect("dashboard")
+
+
+def ack(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in a page: works from a phone without logging in, until it expires.
+
+    It acknowledges on GET because that is what a tap on an SMS link sends; opening it again
+    only shows what was acknowledged.
+    """
+    try:
+        message = message_for_token(token)
+    except SignatureExpired:
+        return render(request, "web/ack.html", {"problem": _("This link has expired. Call the information "
+                                                             "center or log in to acknowledge.")}, status=410)
+    except (BadSignature, Message.DoesNotExist):
+        return render(request, "web/ack.html", {"problem": _("This link is not valid.")}, status=404)
+    first = message.acked_at is None
+    message = actions.acknowledge_message(f"{message.name} ({_('link')})", message, "link")
+    incident = message.incident
+    return render(request, "web/ack.html", {"message": message, "incident": incident, "first": first,
+                                            "plan": plan_of(incident.plan_version_id) if incident else None})
 
 
 @login_required

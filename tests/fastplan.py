@@ -1,0 +1,24 @@
+"""The shipped plan with second-scale deadlines and channels pointed at loopback sinks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from yingji.plans.loader import template_text
+
+FAST_TIMERS = {"acknowledge": "2s", "on_site": "3s", "fix": "4s", "department_ack": "2s"}
+
+
+def fast_plan_text(sms_port: int, language: str = "zh", **timers: str) -> str:
+    data: dict[str, Any] = yaml.safe_load(template_text(language))
+    data["timers"].update({**FAST_TIMERS, **timers})
+    data["timers"]["modes"][0]["after"] = timers.get("standalone", "3s")
+    data["timers"]["modes"][1]["after"] = timers.get("manual", "1h")
+    data["notifications"]["channels"] = [
+        {"code": "email", "kind": "email"},
+        {"code": "sms", "kind": "sms", "url": f"json://127.0.0.1:{sms_port}/sms?:to={{mobile}}"},
+    ]
+    data["notifications"]["retry"] = ["1s", "1s"]
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
