@@ -43,13 +43,22 @@ class Instance:
             raise RuntimeError(f"yingji {' '.join(args)} failed: {out.stderr}")
         return out.stdout.strip()
 
-    def setup(self, language: str = "zh", user: str = "ward-pc", role: str = "reporter") -> str:
-        """Publish the shipped plan and return an API token for a user with `role`."""
+    def setup(self, language: str = "zh", user: str = "ward-pc", role: str = "reporter",
+              plan_text: str | None = None) -> str:
+        """Publish the shipped plan (or `plan_text`) and return an API token for a user with `role`."""
         template = self.data_dir / f"plan-{language}.yaml"
-        self.cli("plan", "template", language, "-o", str(template))
+        if plan_text is None:
+            self.cli("plan", "template", language, "-o", str(template))
+        else:
+            template.write_text(plan_text, encoding="utf-8")
         self.cli("plan", "import", str(template), "--publish")
         self.cli("user", "add", user, "--role", role)
         return self.cli("token", "create", user)
+
+    def worker(self, **env: str) -> subprocess.Popen[bytes]:
+        """A `yingji worker` process of its own (kill it with os.kill(p.pid, SIGKILL))."""
+        return subprocess.Popen([sys.executable, "-m", "yingji.cli", "worker"], env={**self.env, **env},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, workers: int = 2, threads: int = 4, worker: bool = False) -> None:
         args = [sys.executable, "-m", "yingji.cli", "run", "--port", str(self.port), "--workers", str(workers),

@@ -11,7 +11,7 @@ import itertools
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from yingji.plans.schema import Plan, Roster
 
@@ -41,8 +41,10 @@ def shift_index(plan: Plan, roster: Roster, at: datetime) -> int:
 
 
 def shift_start(plan: Plan, roster: Roster, index: int) -> datetime:
+    """In UTC: Python subtracts and compares two datetimes of the same zone on the wall clock,
+    which would make the DST night's shift 24 h long instead of 23 or 25."""
     day = roster.start + timedelta(days=index * _days_per_shift(roster))
-    return datetime.combine(day, roster.handover, tzinfo=zone_of(plan, roster))
+    return datetime.combine(day, roster.handover, tzinfo=zone_of(plan, roster)).astimezone(UTC)
 
 
 def rotation_duty(plan: Plan, roster: Roster, at: datetime) -> Duty:
@@ -53,8 +55,8 @@ def rotation_duty(plan: Plan, roster: Roster, at: datetime) -> Duty:
 
 def shift_on(plan: Plan, roster: Roster, day: date) -> Duty:
     """The shift that starts on this local day (daily) or covers it (weekly)."""
-    noon = datetime.combine(day, roster.handover, tzinfo=zone_of(plan, roster)) + timedelta(minutes=1)
-    return rotation_duty(plan, roster, noon)
+    just_after = datetime.combine(day, roster.handover, tzinfo=zone_of(plan, roster)).astimezone(UTC)
+    return rotation_duty(plan, roster, just_after + timedelta(minutes=1))
 
 
 def overrides_for(roster: Roster, start: datetime, end: datetime) -> list[RosterOverride]:

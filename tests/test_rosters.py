@@ -1,0 +1,129 @@
+"""On-duty rosters in local wall-clock time: handover stays at 08:00 across DST; overrides and swaps win."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import yaml
+from django.test import Client
+
+from yingji.core import clock
+from yingji.core.actors import CLI
+from yingji.oncall import actions
+from yingji.oncall.checks import warnings
+from yingji.oncall.rosters import duty_at, rotation_duty, timeline
+from yingji.plans.loader import template_text
+from yingji.plans.schema import Plan
+
+MEMBERS = ["eng-duty", "eng-net", "eng-sys"]
+
+
+def plan_with(zone: str, rotation: str = "daily") -> Plan:
+    data: dict[str, Any] = yaml.safe_load(template_text("zh"))
+    data["rosters"] = [{"code": "r", "name": "R", "group": "technical", "rotation": rotation, "handover": "08:00",
+                        "timezone": zone, "start": "2026-03-01", "members": MEMBERS}]
+    return Plan.model_validate(data)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_berlin_handover_stays_at_eight_on_the_wall_clock_across_spring_forward(db: Any) -> None:
+    plan = plan_with("Europe/Berlin")
+    roster = plan.roster("r")
+    assert roster is not None
+    # 2026-03-29 02:00 CET -> 03:00 CEST. 08:00 local is 07:00 UTC before, 06:00 UTC after.
+    before = rotation_duty(plan, roster, utc(2026, 3, 29, 5, 59))
+    after = rotation_duty(plan, roster, utc(2026, 3, 29, 6, 0))
+    assert before.person != after.person
+    assert before.starts_at.astimezone(UTC) == utc(2026, 3, 28, 7, 0)
+    assert before.ends_at - before.starts_at == timedelta(hours=23)  # the short night
+    assert after.starts_at.astimezone(UTC) == utc(2026, 3, 29, 6, 0)
+
+
+def test_berlin_autumn_shift_is_25_hours(db: Any) -> None:
+    plan = plan_with("Europe/Berlin")
+    roster = plan.roster("r")
+    assert roster is not None
+    duty = rotation_duty(plan, roster, utc(2026, 10, 25, 12, 0))  # 2026-10-25 03:00 CEST -> 02:00 CET
+    previous = rotation_duty(plan, roster, utc(2026, 10, 25, 6, 59))
+    assert (previous.ends_at - previous.starts_at) == timedelta(hours=25)
+    assert duty.starts_at.astimezone(UTC) == utc(2026, 10, 25, 7, 0)
+
+
+def test_shanghai_daily_and_weekly_rotations(db: Any) -> None:
+    plan = plan_with("Asia/Shanghai")
+    roster = plan.roster("r")
+    assert roster is not None
+    # 08:00 in Shanghai is 00:00 UTC; the first shift (2026-03-01) is the first member's.
+    assert rotation_duty(plan, roster, utc(2026, 3, 1, 0, 0)).person == "eng-duty"
+    assert rotation_duty(plan, roster, utc(2026, 2, 28, 23, 59)).person == "eng-sys"  # before the start: wraps
+    assert rotation_duty(plan, roster, utc(2026, 3, 2, 0, 0)).person == "eng-net"
+    assert rotation_duty(plan, roster, utc(2026, 3, 4, 0, 0)).person == "eng-duty"
+    weekly = plan_with("Asia/Shanghai", "weekly")
+    roster = weekly.roster("r")
+    assert roster is not None
+    assert rotation_duty(weekly, roster, utc(2026, 3, 7, 23, 59)).person == "eng-duty"
+    assert rotation_duty(weekly, roster, utc(2026, 3, 8, 0, 0)).person == "eng-net"
+
+
+def test_an_override_wins_and_a_swap_trades_two_shifts(db: Any) -> None:
+    plan = plan_with("Europe/Berlin")
+    roster = plan.roster("r")
+    assert roster is not None
+    at = utc(2026, 3, 10, 12, 0)
+    first = rotation_duty(plan, roster, at).person
+    actions.override(CLI, plan, roster, "eng-db", at - timedelta(hours=1), at + timedelta(hours=1), "sick leave")
+    assert duty_at(plan, roster, at).person == "eng-db"
+    assert duty_at(plan, roster, at + timedelta(hours=2)).person == first
+    a, b = date(2026, 3, 12), date(2026, 3, 13)
+    person_a = rotation_duty(plan, roster, utc(2026, 3, 12, 12)).person
+    person_b = rotation_duty(plan, roster, utc(2026, 3, 13, 12)).person
+    actions.swap(CLI, plan, roster, a, b, "family")
+    assert duty_at(plan, roster, utc(2026, 3, 12, 12)).person == person_b
+    assert duty_at(plan, roster, utc(2026, 3, 13, 12)).person == person_a
+    spans = timeline(plan, roster, utc(2026, 3, 10, 0), utc(2026, 3, 11, 0))
+    night = rotation_duty(plan, roster, utc(2026, 3, 10, 0)).person  # 01:00 local: yesterday's shift
+    assert [s.person for s in spans] == [night, first, "eng-db", first]
+    assert spans[1].starts_at == utc(2026, 3, 10, 7) and spans[2].starts_at == at - timedelta(hours=1)
+
+
+def test_an_override_needs_the_office_and_a_known_person(api: Any) -> None:
+    body = {"person": "eng-db", "starts_at": "2026-11-22T08:00:00+08:00", "ends_at": "2026-11-23T08:00:00+08:00"}
+    assert api("eng-duty").post("/rosters/it-duty/overrides", body).status_code == 403
+    assert api("info-director").post("/rosters/it-duty/overrides", {**body, "person": "nobody"}).status_code == 400
+    assert api("info-director").post("/rosters/it-duty/overrides", body).status_code == 201
+    clock.freeze(datetime.fromisoformat("2026-11-22T12:00:00+08:00"))
+    now = api("eng-duty").get("/rosters/it-duty/oncall").json()
+    assert now["person"]["code"] == "eng-db" and now["override"] is True
+    assert api("eng-duty").get("/rosters/nope/oncall").status_code == 404
+
+
+def test_ical_feeds_per_roster_and_per_person(demo: Any) -> None:
+    clock.freeze(utc(2026, 11, 22, 4, 0))
+    body = Client().get("/rosters/it-duty.ics")
+    assert body.status_code == 200 and body["Content-Type"].startswith("text/calendar")
+    text = body.content.decode()
+    assert text.startswith("BEGIN:VCALENDAR") and text.count("BEGIN:VEVENT") >= 70  # 74 days of daily shifts
+    assert "DTSTART:20261122T000000Z" in text  # 08:00 Shanghai
+    mine = Client().get("/people/eng-net.ics").content.decode()
+    assert 15 <= mine.count("BEGIN:VEVENT") <= 20 and "陈强" in mine
+
+
+def test_warnings_name_people_who_cannot_be_reached(demo: Any, settings: Any, monkeypatch: Any) -> None:
+    settings.YINGJI_EMAIL_URL = "smtp://127.0.0.1:2525"
+    monkeypatch.delenv("YINGJI_SMS_URL", raising=False)
+    found = warnings(demo, clock.now())
+    assert any("王建国" in w for w in found)  # the dean: a mobile but SMS is not configured, no email
+    assert not any("陈强" in w for w in found)  # has an email
+    monkeypatch.setenv("YINGJI_SMS_URL", "json://127.0.0.1:9/sms?:to={mobile}")
+    assert not any("王建国" in w for w in warnings(demo, clock.now()))
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "CET+1"])
+def test_an_unknown_zone_is_refused(zone: str) -> None:
+    with pytest.raises(ValueError, match="IANA"):
+        plan_with(zone)
