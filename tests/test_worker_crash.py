@@ -7,15 +7,13 @@ import json
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import psycopg
 import pytest
 
-from yingji.core.instance import Instance
+from yingji.core.instance import Instance, fresh_postgres_database
 from yingji.core.sinks import HttpSink
 
 from .fastplan import fast_plan_text
@@ -65,15 +63,8 @@ def pg_database() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         pytest.skip("runs in the PostgreSQL pass (scripts/with_postgres.py)")
-    name = f"yingji_workers_{uuid.uuid4().hex[:8]}"
-    admin = urlparse(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlparse(url)._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with fresh_postgres_database(url) as database:
+        yield database
 
 
 def test_two_workers_on_postgresql_never_fire_or_deliver_twice(tmp_path: Path, pg_database: str) -> None:

@@ -13,7 +13,11 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 
 def free_port() -> int:
@@ -87,3 +91,19 @@ class Instance:
             os.killpg(self.server.pid, sig)
         if self.server:
             self.server.wait()
+
+
+@contextmanager
+def fresh_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `server_url`, dropped afterwards."""
+    import psycopg
+
+    name = f"yingji_{uuid.uuid4().hex[:10]}"
+    admin = urlparse(server_url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlparse(server_url)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
