@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import Http404, HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from yingji.core import clock
 from yingji.plans.schema import Plan, Roster
@@ -61,12 +61,12 @@ class OverrideIn(Schema):
 
 
 @router.post("/rosters/{code}/overrides", response={201: dict[str, Any]}, summary="Someone else is on duty")
-def add_override(request: HttpRequest, code: str, payload: OverrideIn) -> tuple[int, dict[str, Any]]:
+def add_override(request: HttpRequest, code: str, payload: OverrideIn) -> Status[dict[str, Any]]:
     plan, roster = current_roster(code)
     row = actions.override(request.user, plan, roster, payload.person,  # type: ignore[arg-type]
                            payload.starts_at, payload.ends_at, payload.reason)
-    return 201, {"id": row.pk, "person": row.person, "starts_at": row.starts_at.isoformat(),
-                 "ends_at": row.ends_at.isoformat()}
+    return Status(201, {"id": row.pk, "person": row.person, "starts_at": row.starts_at.isoformat(),
+                 "ends_at": row.ends_at.isoformat()})
 
 
 class SwapIn(Schema):
@@ -76,9 +76,9 @@ class SwapIn(Schema):
 
 
 @router.post("/rosters/{code}/swap", response={201: dict[str, Any]}, summary="Two shifts trade people")
-def swap(request: HttpRequest, code: str, payload: SwapIn) -> tuple[int, dict[str, Any]]:
+def swap(request: HttpRequest, code: str, payload: SwapIn) -> Status[dict[str, Any]]:
     plan, roster = current_roster(code)
     rows = actions.swap(request.user, plan, roster, payload.first, payload.second,  # type: ignore[arg-type]
                         payload.reason)
-    return 201, {"overrides": [{"person": r.person, "starts_at": r.starts_at.isoformat(),
-                                "ends_at": r.ends_at.isoformat()} for r in rows]}
+    return Status(201, {"overrides": [{"person": r.person, "starts_at": r.starts_at.isoformat(),
+                                       "ends_at": r.ends_at.isoformat()} for r in rows]})
