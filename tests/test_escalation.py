@@ -173,3 +173,16 @@ def test_unconfigured_channels_fail_visibly_and_an_expired_link_is_refused(
     monkeypatch.setattr("django.core.signing.time.time", lambda: real() + 2 * 86400)
     assert Client().get(link.path).status_code == 410
     assert Incident.objects.get().status == "reported"
+
+
+def test_updates_are_written_in_the_plans_language_whatever_language_is_active(db: Any) -> None:
+    from django.utils.translation import override
+
+    from yingji.incidents import actions
+
+    load_demo("en")
+    with override("zh-hans"):  # a Chinese-speaking user's request, or the worker's default
+        intake = actions.report_fault(CLI, system="HIS", symptom="cannot log in")
+        actions.acknowledge(CLI, intake.incident)
+    [update] = Message.objects.filter(kind="update")
+    assert update.body.startswith("Acknowledged by cli.")

@@ -181,6 +181,8 @@ YINGJI_ANONYMOUS_REPORTS = env_bool("YINGJI_ANONYMOUS_REPORTS", True)
 
 # A claimed timer or delivery whose worker died comes back after this long.
 YINGJI_LEASE_S = float(os.environ.get("YINGJI_LEASE_S", "30"))
+# Only for the crash test: the worker sleeps this long between claiming timers and firing them.
+YINGJI_FAULT_PAUSE_AFTER_CLAIM_S = float(os.environ.get("YINGJI_FAULT_PAUSE_AFTER_CLAIM_S", "0"))
 YINGJI_BASE_URL = os.environ.get("YINGJI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Sends run in threads so one slow SMTP server or gateway does not hold up the rest.
 YINGJI_SEND_THREADS = env_int("YINGJI_SEND_THREADS", 8)

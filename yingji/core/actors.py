@@ -25,9 +25,12 @@ ANONYMOUS = SystemActor("anonymous")
 Actor = Union["User", SystemActor]
 
 
-def actor_name(actor: Actor | None) -> str:
+def actor_name(actor: Actor | str | None) -> str:
+    """The name the audit log shows; a plain string is already a name (someone acting by a signed link)."""
     if actor is None:
         return "anonymous"
+    if isinstance(actor, str):
+        return actor
     if isinstance(actor, SystemActor):
         return actor.name
     return actor.username

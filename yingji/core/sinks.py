@@ -53,7 +53,8 @@ class HttpSink:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with lock:
                     failing = sink.fail_first > 0
-                    sink.fail_first -= failing
+                    if failing:
+                        sink.fail_first -= 1
                     if not failing:
                         try:
                             body: Any = json.loads(raw)

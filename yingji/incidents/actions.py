@@ -354,7 +354,7 @@ def acknowledge_message(actor: Actor | str, message: Message, via: str) -> Messa
             return message
         message.acked_at, message.acked_via = clock.now(), via
         message.save(update_fields=["acked_at", "acked_via"])
-        who = actor if isinstance(actor, str) else actor_name(actor)
+        who = actor_name(actor)
         _log(who, "page.acknowledged", incident, person=message.person, name=message.name, via=via,
              kind=message.kind)
         if message.task is not None:
@@ -642,7 +642,7 @@ def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask
 
 def _department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
     task.acknowledged_at = clock.now()
-    task.acknowledged_by = actor if isinstance(actor, str) else actor_name(actor)
+    task.acknowledged_by = actor_name(actor)
     task.save(update_fields=["acknowledged_at", "acknowledged_by"])
     late = task.ack_due_at is not None and task.acknowledged_at > task.ack_due_at
     _log(actor, "department.acknowledged", task.incident, department=task.department, late=late)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.utils.translation import gettext as _
-from django.utils.translation import override
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy, override
 
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
@@ -34,7 +34,7 @@ CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
 
 def record(actor: Actor | str, action: str, subject: Incident, /, **data: Any) -> None:
     """Append to the audit chain, which is also the incident's timeline."""
-    audit.append(actor if isinstance(actor, str) else actor_name(actor), action, "incident", subject.pk, data)
+    audit.append(actor_name(actor), action, "incident", subject.pk, data)
 
 
 def context(incident: Incident, plan: Plan, **extra: Any) -> dict[str, Any]:
@@ -44,9 +44,10 @@ def context(incident: Incident, plan: Plan, **extra: Any) -> dict[str, Any]:
             "level": incident.response_level or incident.fault_class, **extra}
 
 
-def _in_language(plan: Plan, text: Any) -> str:
+def _say(plan: Plan, message: Promise, **params: Any) -> str:
+    """A lazy message in the plan's language (not the language of whoever's request runs this)."""
     with override(plan.hospital.language):
-        return str(text)
+        return str(message) % params if params else str(message)
 
 
 def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: int,
@@ -68,8 +69,7 @@ def on_open(incident: Incident) -> None:
     if treatment:
         _page(incident, plan, Message.Kind.PAGE, treatment.page, 0)
     _schedule_ack(incident, plan, 0)
-    timers.schedule("fix", f"incident:{incident.pk}:fix", incident.reported_at + timedelta(seconds=plan.timers.fix),
-                    incident.pk, once=True)
+    _schedule_fix(incident, plan)
     on_facts(incident)
 
 
@@ -95,7 +95,7 @@ def on_class_raised(incident: Incident) -> None:
 
 
 def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
-    by = actor if isinstance(actor, str) else actor_name(actor)
+    by = actor_name(actor)
     timers.settle_incident(incident.pk, ("ack",), by=by)
     if mine := _person_of(actor):  # acknowledged in the web UI: the person's own pages count as answered
         Message.objects.filter(incident=incident, person__in=mine, needs_ack=True, acked_at__isnull=True,
@@ -104,7 +104,7 @@ def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
     timers.schedule("on_site", f"incident:{incident.pk}:on_site",
                     (incident.acknowledged_at or clock.now()) + timedelta(seconds=plan.timers.on_site),
                     incident.pk, once=True)
-    _tell(incident, plan, _("Acknowledged by %(who)s.") % {"who": by}, exclude=_person_of(actor))
+    _tell(incident, plan, _say(plan, gettext_lazy("Acknowledged by %(who)s."), who=by), exclude=_person_of(actor))
 
 
 def on_arrived(actor: Actor, incident: Incident) -> None:
@@ -126,15 +126,13 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
         if department and department.lead:
             notify.enqueue(incident, Message.Kind.ACTIVATION, [department.lead], "activation", ctx,
                            needs_ack=True, task=task)
-        timers.schedule("dept_ack", f"task:{task.pk}:ack", task.ack_due_at or clock.now(), incident.pk,
-                        {"task": task.pk}, once=True)
-    _tell(incident, plan, _("The plan is activated at level %(level)s.") % {"level": incident.activation_level},
-          exclude=_person_of(actor), only=already)
+        _schedule_department_ack(task)
+    _tell(incident, plan, _say(plan, gettext_lazy("The plan is activated at level %(level)s."),
+                               level=incident.activation_level), exclude=_person_of(actor), only=already)
 
 
 def on_department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
-    by = actor if isinstance(actor, str) else actor_name(actor)
-    timers.settle(f"task:{task.pk}:ack", by=by)
+    timers.settle(f"task:{task.pk}:ack", by=actor_name(actor))
 
 
 def on_stood_down(actor: Actor, incident: Incident) -> None:
@@ -165,16 +163,15 @@ def on_ended(actor: Actor, incident: Incident) -> None:
 
 def on_duration_upgraded(incident: Incident, level: str) -> None:
     plan = plan_of(incident.plan_version_id)
-    _tell(incident, plan, _("The outage duration level is now %(level)s.") % {"level": level})
+    _tell(incident, plan, _say(plan, gettext_lazy("The outage duration level is now %(level)s."), level=level))
 
 
 def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
     """The fix deadline passed: the director hears it, and so does everyone paged."""
     plan = plan_of(incident.plan_version_id)
-    what = _in_language(plan, _("Not fixed within %(limit)s; raised to %(grades)s.") % {
-        "limit": format_duration(plan.timers.fix), "grades": ", ".join(raised.values()) or "-"})
-    people = resolve(plan, plan.timers.fix_breach, clock.now())
-    notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
+    what = _say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
+                limit=format_duration(plan.timers.fix), grades=", ".join(raised.values()) or "-")
+    people = _tell_breach(incident, plan, plan.timers.fix_breach, what)
     _tell(incident, plan, what, exclude=people)
 
 
@@ -183,18 +180,36 @@ def _person_of(actor: Actor | str) -> list[str]:
     return [person] if person else []
 
 
-def _tell(incident: Incident, plan: Plan, event: Any, exclude: list[str] | None = None,
+def _tell(incident: Incident, plan: Plan, event: str, exclude: list[str] | None = None,
           only: set[str] | None = None) -> None:
-    text = _in_language(plan, event)
-    people = [p for p in notify.paged_people(incident) if only is None or p in only]
-    skip = set(exclude or []) | (set(notify.paged_people(incident)) - set(people))
-    if notify.tell_paged(incident, text, context(incident, plan), exclude=skip):
-        record(WORKER, "incident.loop_closed", incident, event=text)
+    """Close the loop: everyone paged so far (or only those in `only`) hears what happened."""
+    people = [p for p in notify.paged_people(incident)
+              if (only is None or p in only) and p not in (exclude or [])]
+    if people:
+        notify.enqueue(incident, Message.Kind.UPDATE, people, "update", context(incident, plan, event=event))
+        record(WORKER, "incident.loop_closed", incident, event=event)
+
+
+def _tell_breach(incident: Incident, plan: Plan, targets: list[str], what: str) -> list[str]:
+    """A deadline passed: the plan's people for that deadline are told; returns who."""
+    people = resolve(plan, targets, clock.now())
+    notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
+    return people
 
 
 def _schedule_ack(incident: Incident, plan: Plan, step: int) -> None:
     timers.schedule("ack", f"incident:{incident.pk}:ack:{step}",
                     clock.now() + timedelta(seconds=plan.timers.acknowledge), incident.pk, {"step": step}, once=True)
+
+
+def _schedule_fix(incident: Incident, plan: Plan) -> None:
+    timers.schedule("fix", f"incident:{incident.pk}:fix", incident.reported_at + timedelta(seconds=plan.timers.fix),
+                    incident.pk, once=True)
+
+
+def _schedule_department_ack(task: DepartmentTask) -> None:
+    timers.schedule("dept_ack", f"task:{task.pk}:ack", task.ack_due_at or clock.now(), task.incident_id,
+                    {"task": task.pk}, once=True)
 
 
 # -- when a deadline passes (run by the worker) ---------------------------------------------
@@ -232,10 +247,9 @@ def _not_on_site(timer: timers.Timer) -> None:
         return
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "on_site")
-    what = _in_language(plan, _("Nobody is on site %(limit)s after acknowledging.") % {
-        "limit": format_duration(plan.timers.on_site)})
-    notify.enqueue(incident, Message.Kind.BREACH, resolve(plan, plan.timers.on_site_breach, clock.now()),
-                   "breach", context(incident, plan, what=what))
+    _tell_breach(incident, plan, plan.timers.on_site_breach,
+                 _say(plan, gettext_lazy("Nobody is on site %(limit)s after acknowledging."),
+                      limit=format_duration(plan.timers.on_site)))
 
 
 @timers.handler("mode")
@@ -248,7 +262,7 @@ def _declare_mode(timer: timers.Timer) -> None:
     switch = plan.timers.modes[int(timer.payload["index"])]
     declare_mode(WORKER, incident, plan, switch.mode, switch.departments, clock.now())
     elapsed = format_duration(int((clock.now() - incident.reported_at).total_seconds()))
-    mode_name = _in_language(plan, DowntimeMode.Mode(switch.mode).label)
+    mode_name = _say(plan, DowntimeMode.Mode(switch.mode).label)
     notify.enqueue(incident, Message.Kind.MODE_SWITCH, resolve(plan, switch.notify, clock.now()), "mode_switch",
                    context(incident, plan, mode=mode_name, elapsed=elapsed, instruction=switch.instruction or ""))
 
@@ -261,7 +275,7 @@ def declare_mode(actor: Actor | str, incident: Incident, plan: Plan, mode: str, 
     new = [d for d in departments if d not in open_modes]
     DowntimeMode.objects.bulk_create(
         DowntimeMode(incident=incident, system=incident.system, department=d, mode=mode, started_at=now,
-                     declared_by=actor if isinstance(actor, str) else actor_name(actor)) for d in new)
+                     declared_by=actor_name(actor)) for d in new)
     board = {"standalone": SystemState.Status.STANDALONE, "manual": SystemState.Status.MANUAL}
     if mode in board:
         SystemState.objects.filter(code=incident.system).update(status=board[mode], since=now, incident=incident)
@@ -277,10 +291,9 @@ def _department_silent(timer: timers.Timer) -> None:
         return
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "department_ack", department=task.department)
-    what = _in_language(plan, _("%(department)s has not acknowledged the activation within %(limit)s.") % {
-        "department": task.name, "limit": format_duration(plan.timers.department_ack)})
-    notify.enqueue(incident, Message.Kind.BREACH, resolve(plan, plan.timers.department_ack_breach, clock.now()),
-                   "breach", context(incident, plan, what=what))
+    _tell_breach(incident, plan, plan.timers.department_ack_breach,
+                 _say(plan, gettext_lazy("%(department)s has not acknowledged the activation within %(limit)s."),
+                      department=task.name, limit=format_duration(plan.timers.department_ack)))
 
 
 def ensure_clocks(incident: Incident) -> int:
@@ -290,13 +303,11 @@ def ensure_clocks(incident: Incident) -> int:
     if incident.status == Incident.Status.REPORTED and not timers.Timer.objects.filter(
             incident=incident, kind="ack").exists():
         _schedule_ack(incident, plan, 0)
-    timers.schedule("fix", f"incident:{incident.pk}:fix", incident.reported_at + timedelta(seconds=plan.timers.fix),
-                    incident.pk, once=True)
+    _schedule_fix(incident, plan)
     on_facts(incident)
     if incident.plan_active:
         for task in incident.tasks.filter(acknowledged_at__isnull=True, department__gt=""):
-            timers.schedule("dept_ack", f"task:{task.pk}:ack", task.ack_due_at or clock.now(), incident.pk,
-                            {"task": task.pk}, once=True)
+            _schedule_department_ack(task)
     return timers.Timer.objects.filter(incident=incident).count() - before
 
 

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from yingji.timers.models import Leased
+
 
 class Message(models.Model):
     """One thing said to one person (or one reporter's phone), sent on each of their channels.
@@ -46,7 +48,7 @@ class Message(models.Model):
         return f"{self.kind} → {self.name}"
 
 
-class Delivery(models.Model):
+class Delivery(Leased):
     """One message on one channel. Claimed and retried like a timer; every attempt is logged."""
 
     class State(models.TextChoices):
@@ -59,10 +61,6 @@ class Delivery(models.Model):
     kind = models.CharField(max_length=12)
     address = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
-    due_at = models.DateTimeField()
-    token = models.PositiveIntegerField(default=0)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     log = models.JSONField(default=list, blank=True)

@@ -162,13 +162,6 @@ def paged_people(incident: Incident) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def tell_paged(incident: Incident, event: str, context: dict[str, Any], exclude: Iterable[str] = ()) -> int:
-    """Close the loop: everyone already paged hears what happened."""
-    skip = set(exclude)
-    people = [p for p in paged_people(incident) if p not in skip]
-    return len(enqueue(incident, Message.Kind.UPDATE, people, "update", {**context, "event": event}))
-
-
 # -- the worker side -------------------------------------------------------------------------------
 
 

@@ -1,7 +1,19 @@
 from django.db import models
 
 
-class Timer(models.Model):
+class Leased(models.Model):
+    """A row a worker claims for a while: what `timers.service.claim` needs (Timer, Delivery)."""
+
+    due_at = models.DateTimeField()
+    token = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class Timer(Leased):
     """A deadline as a row: it survives restarts, fires once, and keeps its evidence.
 
     A worker claims a due row by compare-and-set on `token` (and, on PostgreSQL, FOR UPDATE
@@ -20,11 +32,7 @@ class Timer(models.Model):
     key = models.CharField(max_length=120)
     incident = models.ForeignKey("incidents.Incident", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="timers")
-    due_at = models.DateTimeField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    token = models.PositiveIntegerField(default=0)
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -14,18 +14,18 @@ import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Model, Q
+from django.db.models import F, Q, QuerySet
 
 from yingji.core import audit, clock
 
-from .models import Timer, WorkerHeartbeat
+from .models import Leased, Timer, WorkerHeartbeat
 
 log = logging.getLogger("yingji.timers")
 Handler = Callable[[Timer], None]
-Claimable = Model
 HANDLERS: dict[str, Handler] = {}
 
 
@@ -59,23 +59,29 @@ def schedule(kind: str, key: str, due_at: datetime, incident_id: int | None = No
                                 payload=payload or {}, created_at=clock.now())
 
 
+def _finish(timers: QuerySet[Timer], state: str, by: str) -> int:
+    """Settle pending timers; the new token fences off a worker that claimed one of them."""
+    return timers.filter(state=Timer.State.PENDING).update(
+        state=state, finished_at=clock.now(), finished_by=by, token=F("token") + 1)
+
+
 def settle(key: str, state: str = Timer.State.MET, by: str = "") -> int:
     """What the timer waited for happened (met) or no longer matters (cancelled)."""
-    return Timer.objects.filter(key=key, state=Timer.State.PENDING).update(
-        state=state, finished_at=clock.now(), finished_by=by, token=F("token") + 1)
+    return _finish(Timer.objects.filter(key=key), state, by)
 
 
 def lease() -> timedelta:
     return timedelta(seconds=settings.YINGJI_LEASE_S)
 
 
-def claim(model: type[Claimable], pending: str, now: datetime, limit: int) -> list[tuple[int, int]]:
+def claim(model: type[Leased], pending: str, now: datetime, limit: int) -> list[tuple[int, int]]:
     """Claim due rows of a timer-like table (Timer, Delivery) by compare-and-set on `token`.
 
     Returns (id, new token) pairs; only the holder of the new token may finish the row. Rows
     whose claim has expired (their worker died) are claimed again.
     """
-    due = (model.objects.filter(state=pending, due_at__lte=now)  # type: ignore[attr-defined]
+    rows: QuerySet[Any] = model._default_manager.all()  # each subclass has its own `state` choices
+    due = (rows.filter(state=pending, due_at__lte=now)
            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
            .order_by("due_at"))
     claimed = []
@@ -83,7 +89,7 @@ def claim(model: type[Claimable], pending: str, now: datetime, limit: int) -> li
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
         for row_id, token in due.values_list("id", "token")[:limit]:
-            if model.objects.filter(id=row_id, token=token, state=pending).update(  # type: ignore[attr-defined]
+            if rows.filter(pk=row_id, token=token, state=pending).update(
                     token=token + 1, claimed_until=now + lease(), attempts=F("attempts") + 1):
                 claimed.append((row_id, token + 1))
     return claimed
@@ -91,8 +97,7 @@ def claim(model: type[Claimable], pending: str, now: datetime, limit: int) -> li
 
 def settle_incident(incident_id: int, kinds: tuple[str, ...], state: str = Timer.State.MET, by: str = "") -> int:
     """Settle every pending timer of these kinds on one incident (all steps of a chain at once)."""
-    return Timer.objects.filter(incident_id=incident_id, kind__in=kinds, state=Timer.State.PENDING).update(
-        state=state, finished_at=clock.now(), finished_by=by, token=F("token") + 1)
+    return _finish(Timer.objects.filter(incident_id=incident_id, kind__in=kinds), state, by)
 
 
 def _fire(timer_id: int, token: int) -> bool:
@@ -116,8 +121,9 @@ def run_due(limit: int = 100) -> int:
     """Fire what is due; return how many fired. Errors stay on the row and retry after the lease."""
     fired = 0
     claimed = claim(Timer, Timer.State.PENDING, clock.now(), limit)
-    if claimed and (pause := float(os.environ.get("YINGJI_FAULT_PAUSE_AFTER_CLAIM_S", "0"))):
-        time.sleep(pause)  # fault injection for the crash test: a window to kill -9 between claim and commit
+    if claimed and settings.YINGJI_FAULT_PAUSE_AFTER_CLAIM_S:
+        # Fault injection for the crash test: a window to kill -9 between claim and commit.
+        time.sleep(settings.YINGJI_FAULT_PAUSE_AFTER_CLAIM_S)
     for timer_id, token in claimed:
         try:
             fired += _fire(timer_id, token)
