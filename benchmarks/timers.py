@@ -33,6 +33,7 @@ from benchmarks.common import percentile
 from yingji.core.instance import Instance, fresh_postgres_database
 
 LATENESS = "SELECT due_at, finished_at FROM timers_timer WHERE kind='probe' AND state='fired'"
+BEATING = "SELECT COUNT(*) FROM timers_workerheartbeat"
 COUNTS = ("SELECT (SELECT COUNT(*) FROM timers_timer WHERE kind='probe' AND state<>'fired'),"
           " (SELECT COUNT(*) FROM core_auditentry WHERE action='timer.probe'),"
           " (SELECT COUNT(DISTINCT subject_id) FROM core_auditentry WHERE action='timer.probe')")
@@ -45,9 +46,12 @@ def _as_datetime(value: Any) -> datetime:
 def run(instance: Instance, query: Callable[[str], list[tuple[Any, ...]]], workers: int, count: int,
         within: float) -> dict[str, Any]:
     instance.setup()
-    instance.cli("timers", "probe", str(count), "--within", str(within), "--start-in", "5")
     procs = [instance.worker() for _ in range(workers)]
     try:
+        # Measure steady running, not process start-up: schedule once every worker has beaten.
+        while query(BEATING)[0][0] < workers:
+            time.sleep(0.2)
+        instance.cli("timers", "probe", str(count), "--within", str(within), "--start-in", "5")
         deadline = time.monotonic() + within + 120
         while time.monotonic() < deadline and query(COUNTS)[0][0] > 0:
             time.sleep(1)

@@ -35,15 +35,23 @@ _sqlite_writers = threading.RLock()
 def writing() -> Iterator[None]:
     """The transaction every state change runs in, holding the write lock from the start."""
     with _sqlite_writers if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
+        if getattr(connection, "yingji_write_locked", False):  # an outer writing() holds it
+            yield
+            return
         write_lock()
-        yield
+        # Later appends in this transaction need not ask the server again (a round trip each).
+        connection.yingji_write_locked = True  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            connection.yingji_write_locked = False  # type: ignore[attr-defined]
 
 
 def write_lock() -> None:
     """Serialize writers for the rest of the current transaction."""
     if not connection.in_atomic_block:
         raise RuntimeError("write_lock() must be called inside transaction.atomic()")
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not getattr(connection, "yingji_write_locked", False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_KEY])
 

@@ -2,22 +2,25 @@
 
 Actions call `schedule`/`settle` inside their own transaction, so a timer exists exactly when the
 state change that needs it committed. The worker calls `run_due`, which claims rows by
-compare-and-set and fires each in its own transaction: a crash between claim and commit leaves
-the row pending, and it is claimed again once its lease has passed.
+compare-and-set and fires each claimed batch in one transaction: a crash between claim and commit
+leaves the rows pending, and they are claimed again once their lease has passed.
 """
 
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import socket
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
+from functools import reduce
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 
 from yingji.core import audit, clock
@@ -84,15 +87,17 @@ def claim(model: type[Leased], pending: str, now: datetime, limit: int) -> list[
     due = (rows.filter(state=pending, due_at__lte=now)
            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
            .order_by("due_at"))
-    claimed = []
-    with audit.writing():
+    # On PostgreSQL row locks are enough, so claiming does not queue behind the audit lock that
+    # another worker holds while it fires; SQLite has one writer anyway.
+    with audit.writing() if connection.vendor == "sqlite" else transaction.atomic():
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True)
-        for row_id, token in due.values_list("id", "token")[:limit]:
-            if rows.filter(pk=row_id, token=token, state=pending).update(
-                    token=token + 1, claimed_until=now + lease(), attempts=F("attempts") + 1):
-                claimed.append((row_id, token + 1))
-    return claimed
+        # The rows are locked (PostgreSQL) or every writer waits for us (SQLite), so one UPDATE
+        # moves all their tokens on: a whole batch is claimed in two statements.
+        picked = list(due.values_list("id", "token")[:limit])
+        rows.filter(pk__in=[row_id for row_id, _ in picked]).update(
+            token=F("token") + 1, claimed_until=now + lease(), attempts=F("attempts") + 1)
+    return [(row_id, token + 1) for row_id, token in picked]
 
 
 def settle_incident(incident_id: int, kinds: tuple[str, ...], state: str = Timer.State.MET, by: str = "") -> int:
@@ -100,37 +105,59 @@ def settle_incident(incident_id: int, kinds: tuple[str, ...], state: str = Timer
     return _finish(Timer.objects.filter(incident_id=incident_id, kind__in=kinds), state, by)
 
 
-def _fire(timer_id: int, token: int) -> bool:
+def _fire(claimed: list[tuple[int, int]]) -> int:
+    """Fire a claimed batch in one transaction: one commit and one audit-lock wait per batch, not
+    per timer, which is what lets the worker keep up on PostgreSQL. If any handler fails, the batch
+    is rolled back and fired again with a savepoint per timer, so only the failing one is left
+    pending, with its error on the row."""
+    try:
+        with audit.writing():
+            return _fire_batch(claimed, isolate=False)
+    except Exception:
+        log.warning("a timer in a batch of %d failed; firing them one by one", len(claimed))
     with audit.writing():
-        rows = Timer.objects.filter(id=timer_id, token=token, state=Timer.State.PENDING)
-        if connection.vendor == "postgresql":
-            rows = rows.select_for_update()
-        timer = rows.first()
-        if timer is None:  # settled or moved since we claimed it
-            return False
-        action = HANDLERS.get(timer.kind)
-        if action is None:
-            raise LookupError(f"no handler for timer kind {timer.kind!r}")
-        action(timer)
-        Timer.objects.filter(id=timer_id, token=token).update(
+        return _fire_batch(claimed, isolate=True)
+
+
+def _fire_batch(claimed: list[tuple[int, int]], isolate: bool) -> int:
+    rows = Timer.objects.filter(id__in=[timer_id for timer_id, _ in claimed], state=Timer.State.PENDING)
+    if connection.vendor == "postgresql":
+        rows = rows.select_for_update()  # a concurrent settle waits until this batch commits
+    current = {timer.pk: timer for timer in rows}
+    fired: list[Q] = []
+    for timer_id, token in claimed:
+        timer = current.get(timer_id)
+        if timer is None or timer.token != token:  # settled or moved since we claimed it
+            continue
+        try:
+            with transaction.atomic() if isolate else nullcontext():
+                action = HANDLERS.get(timer.kind)
+                if action is None:
+                    raise LookupError(f"no handler for timer kind {timer.kind!r}")
+                action(timer)
+            fired.append(Q(id=timer_id, token=token))
+        except Exception as exc:
+            if not isolate:
+                raise
+            log.exception("timer %s failed", timer_id)
+            Timer.objects.filter(id=timer_id, token=token).update(last_error=repr(exc)[:2000])
+    if fired:
+        # By token: a handler that re-scheduled its own key (regrade) moved the token on, and that
+        # new deadline must stay pending.
+        Timer.objects.filter(reduce(operator.or_, fired)).update(
             state=Timer.State.FIRED, finished_at=clock.now(), finished_by="worker")
-    return True
+    return len(fired)
 
 
 def run_due(limit: int = 100) -> int:
     """Fire what is due; return how many fired. Errors stay on the row and retry after the lease."""
-    fired = 0
     claimed = claim(Timer, Timer.State.PENDING, clock.now(), limit)
-    if claimed and settings.YINGJI_FAULT_PAUSE_AFTER_CLAIM_S:
+    if not claimed:
+        return 0
+    if settings.YINGJI_FAULT_PAUSE_AFTER_CLAIM_S:
         # Fault injection for the crash test: a window to kill -9 between claim and commit.
         time.sleep(settings.YINGJI_FAULT_PAUSE_AFTER_CLAIM_S)
-    for timer_id, token in claimed:
-        try:
-            fired += _fire(timer_id, token)
-        except Exception as exc:
-            log.exception("timer %s failed", timer_id)
-            Timer.objects.filter(id=timer_id, token=token).update(last_error=repr(exc)[:2000])
-    return fired
+    return _fire(claimed)
 
 
 def beat(name: str | None = None) -> None:
