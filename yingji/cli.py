@@ -184,6 +184,52 @@ def cmd_timers_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _incident(ref: str):  # type: ignore[no-untyped-def]
+    from yingji.incidents.models import Incident
+
+    found = Incident.objects.filter(number=ref).first() or (
+        Incident.objects.filter(pk=int(ref)).first() if ref.isdigit() else None)
+    if found is None:
+        raise SystemExit(f"no incident {ref!r} (give its number, e.g. INC-20260305-0001, or its id)")
+    return found
+
+
+def _save(data: bytes, out: str) -> int:
+    Path(out).write_bytes(data)
+    print(f"{out}: {len(data)} bytes")
+    return 0
+
+
+def cmd_report_review(args: argparse.Namespace) -> int:
+    """The post-incident review as PDF or DOCX, in the plan's language."""
+    _django()
+    from yingji.plans.store import plan_of
+    from yingji.reviews.document import render, review_doc
+
+    incident = _incident(args.incident)
+    return _save(render(review_doc(incident), args.format, plan_of(incident.plan_version_id).hospital.language),
+                  args.output)
+
+
+def cmd_report_regulatory(args: argparse.Namespace) -> int:
+    """One report to an authority (police, CAC, PIPL) as PDF or DOCX, ready to send."""
+    _django()
+    from yingji.plans.store import plan_of
+    from yingji.reviews.document import regulatory_doc, render
+    from yingji.reviews.models import RegulatoryReport
+
+    incident = _incident(args.incident)
+    kinds = {"cac": ["cac", "cac_followup", "cac_summary"]}.get(args.kind, [args.kind])
+    if args.kind.startswith("cac_"):
+        kinds = [args.kind]
+    report = RegulatoryReport.objects.filter(incident=incident, kind__in=kinds).order_by("-id").first()
+    if report is None:
+        raise SystemExit(f"incident {incident.number} owes no {args.kind} report (its grade and security flag "
+                         "do not require one)")
+    return _save(render(regulatory_doc(report), args.format, plan_of(incident.plan_version_id).hospital.language),
+                  args.output)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Migrate, load the demo on first start if asked, start the worker, then serve."""
     _django()
@@ -275,6 +321,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--within", type=float, default=60.0)
     p.add_argument("--start-in", type=float, default=2.0, help="seconds until the first is due")
     p.set_defaults(func=cmd_timers_probe)
+
+    report = sub.add_parser("report", help="documents: review, regulatory reports").add_subparsers(
+        dest="report_cmd", required=True)
+    p = report.add_parser("review", help="the post-incident review")
+    p.add_argument("incident", help="incident number or id")
+    p.add_argument("--format", choices=["pdf", "docx"], default="pdf")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_report_review)
+    p = report.add_parser("regulatory", help="a report owed to the police, the CAC or under PIPL")
+    p.add_argument("incident", help="incident number or id")
+    p.add_argument("--kind", choices=["police", "cac", "cac_followup", "cac_summary", "pipl"], required=True)
+    p.add_argument("--format", choices=["pdf", "docx"], default="pdf")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_report_regulatory)
 
     plan = sub.add_parser("plan", help="validate, import, export plans").add_subparsers(dest="plan_cmd", required=True)
     p = plan.add_parser("validate", help="check a plan file; errors as FILE:LINE: path: message")

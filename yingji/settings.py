@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "yingji.timers",
     "yingji.oncall",
     "yingji.notify",
+    "yingji.recovery",
+    "yingji.reviews",
     "yingji.web",
 ]
 

@@ -30,6 +30,15 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "plan_approve": frozenset({"admin", "commander"}),
     "plan_publish": frozenset({"admin"}),
     "roster_edit": frozenset({"office", "admin"}),
+    # Back-entry (补录): staff register and enter their department's paper records, leads check
+    # them and sign the reconciliation, finance (a lead of a finance department) co-signs.
+    "record": frozenset({"reporter", "department_lead", "office"}),
+    "enter": frozenset({"reporter", "department_lead", "office"}),
+    "verify": frozenset({"department_lead", "office"}),
+    "confirm": frozenset({"department_lead", "office"}),
+    "settle": frozenset({"department_lead", "office"}),
+    "reconcile": frozenset({"department_lead", "office"}),
+    "temp_range": frozenset({"office", "admin"}),
 }
 
 

@@ -13,7 +13,11 @@ from yingji.plans.schema import Plan
 
 DEMO_PASSWORD = "yingji-demo"
 # Logins beyond the plan's people: an administrator and a read-only auditor.
-EXTRA_USERS = [("admin", "admin", "", "系统管理员"), ("auditor", "viewer", "", "审计员")]
+EXTRA_USERS = [("admin", "admin", "", "系统管理员"), ("auditor", "viewer", "", "审计员"),
+               ("cashier-li", "reporter", "cashier", "收费员李")]
+# Temporary patient numbers reserved ahead for the desks that register patients on paper.
+DEMO_TEMP_RANGES = [("cashier", "MZLS", 1, 5000), ("emergency", "JZLS", 1, 2000),
+                    ("inpatient-billing", "ZYLS", 1, 2000)]
 
 
 def load_demo(language: str = "zh") -> list[tuple[str, str, str]]:
@@ -32,6 +36,12 @@ def load_demo(language: str = "zh") -> list[tuple[str, str, str]]:
     for username, role, department, name in EXTRA_USERS:
         ensure_user(username, role, department, name)
         logins.append((username, role, name))
+    from yingji.recovery.actions import reserve_range
+    from yingji.recovery.models import TempRange
+
+    for department, prefix, first, last in DEMO_TEMP_RANGES:
+        if not TempRange.objects.filter(prefix=prefix).exists():
+            reserve_range(CLI, department, prefix, first, last)
     return logins
 
 

@@ -26,6 +26,7 @@ from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER, Plan
 from yingji.plans.store import plan_of, published
+from yingji.reviews import regulatory
 from yingji.timers import service as timers
 
 from . import escalation, grading
@@ -152,6 +153,7 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
         if before.get("duration_level") and why == "elapsed":
             escalation.on_duration_upgraded(incident, incident.duration_level)
         escalation.on_facts(incident)
+    regulatory.ensure_reports(incident)  # a grade or security flag may now owe a report to an authority
     return changed
 
 
@@ -453,6 +455,7 @@ def restore(actor: Actor, incident: Incident, note: str = "") -> Incident:
         _log(actor, "incident.restored", incident, note=_text("note", note, 2000))
         _regrade(actor, incident, "restored")
         escalation.on_restored(actor, incident, _tell_reporters(incident, now))
+        regulatory.on_handling_ended(incident)
         _set_board(incident)
     return incident
 
@@ -616,6 +619,8 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
              after=code or None, reason=reason)
         if not code:
             _regrade(actor, incident, "override removed")
+        else:
+            regulatory.ensure_reports(incident)  # 较大 or worse set by hand owes the CAC report
     return incident
 
 

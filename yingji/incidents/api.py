@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import NinjaAPI, Schema, Status
+from django.urls import register_converter
+from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -18,6 +19,7 @@ from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.oncall.api import router as oncall_router
 from yingji.plans.store import published
+from yingji.recovery.api import router as recovery_router
 
 from . import actions
 from .models import Incident, Report, SystemState
@@ -34,6 +36,8 @@ class TokenAuth(HttpBearer):
 api = NinjaAPI(title="Yingji API", version="1", urls_namespace="api", auth=TokenAuth(),
                openapi_url="/openapi.json", docs_url="/docs")
 api.add_router("/", oncall_router)
+api.add_router("/", recovery_router)
+unknown_actions = Router()  # added last: only what no other route took reaches it
 
 
 @api.exception_handler(ActionError)
@@ -163,20 +167,39 @@ class ActionIn(Schema):
     reason: str = ""
 
 
-@api.post("/incidents/{incident_id}/{action}", summary="acknowledge | arrive | activate | stand_down | "
+class LifecycleConverter:
+    """Only the lifecycle verbs match, so /incidents/{id}/records and friends route elsewhere."""
+
+    regex = "|".join(sorted({*actions.LIFECYCLE, *(a.replace("_", "-") for a in actions.LIFECYCLE)}))
+
+    def to_python(self, value: str) -> str:
+        return value.replace("-", "_")
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LifecycleConverter, "lifecycle")
+
+
+@api.post("/incidents/{incident_id}/{lifecycle:action}", summary="acknowledge | arrive | activate | stand_down | "
           "restore | close | cancel")
 def post_action(request: HttpRequest, incident_id: int, action: str,
                 payload: ActionIn | None = None) -> dict[str, Any]:
     incident = get_object_or_404(Incident, pk=incident_id)
     body = payload or ActionIn()
-    action = action.replace("-", "_")
-    if action not in actions.LIFECYCLE:
-        return api.create_response(  # type: ignore[return-value]
-            request, {"detail": f"unknown action {action!r}", "field": "action",
-                      "allowed": list(actions.LIFECYCLE)}, status=404)
     incident = actions.perform(request.user, incident, action,  # type: ignore[arg-type]
                                note=body.note, level=body.level, reason=body.reason)
     return incident_detail(incident)
+
+
+@unknown_actions.post("/incidents/{incident_id}/{action}", include_in_schema=False)
+def unknown_action(request: HttpRequest, incident_id: int, action: str) -> Any:
+    return api.create_response(request, {"detail": f"unknown action {action!r}", "field": "action",
+                                         "allowed": list(actions.LIFECYCLE)}, status=404)
+
+
+api.add_router("/", unknown_actions)
 
 
 @api.get("/reports/{number}", summary="A report and the status of its incident")

@@ -44,7 +44,7 @@ def context(incident: Incident, plan: Plan, **extra: Any) -> dict[str, Any]:
             "level": incident.response_level or incident.fault_class, **extra}
 
 
-def _say(plan: Plan, message: Promise, **params: Any) -> str:
+def say(plan: Plan, message: Promise, **params: Any) -> str:
     """A lazy message in the plan's language (not the language of whoever's request runs this)."""
     with override(plan.hospital.language):
         return str(message) % params if params else str(message)
@@ -104,7 +104,7 @@ def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
     timers.schedule("on_site", f"incident:{incident.pk}:on_site",
                     (incident.acknowledged_at or clock.now()) + timedelta(seconds=plan.timers.on_site),
                     incident.pk, once=True)
-    _tell(incident, plan, _say(plan, gettext_lazy("Acknowledged by %(who)s."), who=by), exclude=_person_of(actor))
+    _tell(incident, plan, say(plan, gettext_lazy("Acknowledged by %(who)s."), who=by), exclude=_person_of(actor))
 
 
 def on_arrived(actor: Actor, incident: Incident) -> None:
@@ -127,7 +127,7 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
             notify.enqueue(incident, Message.Kind.ACTIVATION, [department.lead], "activation", ctx,
                            needs_ack=True, task=task)
         _schedule_department_ack(task)
-    _tell(incident, plan, _say(plan, gettext_lazy("The plan is activated at level %(level)s."),
+    _tell(incident, plan, say(plan, gettext_lazy("The plan is activated at level %(level)s."),
                                level=incident.activation_level), exclude=_person_of(actor), only=already)
 
 
@@ -145,14 +145,21 @@ def on_restored(actor: Actor, incident: Incident, reporters: list[tuple[str, str
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
     timers.settle_incident(incident.pk, ("mode", "dept_ack"), timers.Timer.State.CANCELLED, by=by)
     ended = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
-    if ended:
-        record(actor, "modes.ended", incident, count=ended)
     plan = plan_of(incident.plan_version_id)
+    if ended or incident.records.exists():  # type: ignore[attr-defined]  # recovery.ManualRecord
+        record(actor, "modes.ended", incident, count=ended)
+        # What was done on paper must be back-entered and reconciled within the plan's deadline.
+        timers.schedule("backentry", backentry_key(incident), now + timedelta(seconds=plan.timers.backentry),
+                        incident.pk, once=True)
     local = now.astimezone(plan.hospital.zone()).strftime("%H:%M")
     ctx = context(incident, plan, time=local)
     notify.enqueue(incident, Message.Kind.RESTORED, notify.paged_people(incident), "restored", ctx)
     if reporters:
         notify.enqueue_reporters(incident, reporters, "restored", ctx)
+
+
+def backentry_key(incident: Incident) -> str:
+    return f"incident:{incident.pk}:backentry"
 
 
 def on_ended(actor: Actor, incident: Incident) -> None:
@@ -163,13 +170,13 @@ def on_ended(actor: Actor, incident: Incident) -> None:
 
 def on_duration_upgraded(incident: Incident, level: str) -> None:
     plan = plan_of(incident.plan_version_id)
-    _tell(incident, plan, _say(plan, gettext_lazy("The outage duration level is now %(level)s."), level=level))
+    _tell(incident, plan, say(plan, gettext_lazy("The outage duration level is now %(level)s."), level=level))
 
 
 def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
     """The fix deadline passed: the director hears it, and so does everyone paged."""
     plan = plan_of(incident.plan_version_id)
-    what = _say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
+    what = say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
                 limit=format_duration(plan.timers.fix), grades=", ".join(raised.values()) or "-")
     people = _tell_breach(incident, plan, plan.timers.fix_breach, what)
     _tell(incident, plan, what, exclude=people)
@@ -248,7 +255,7 @@ def _not_on_site(timer: timers.Timer) -> None:
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "on_site")
     _tell_breach(incident, plan, plan.timers.on_site_breach,
-                 _say(plan, gettext_lazy("Nobody is on site %(limit)s after acknowledging."),
+                 say(plan, gettext_lazy("Nobody is on site %(limit)s after acknowledging."),
                       limit=format_duration(plan.timers.on_site)))
 
 
@@ -262,7 +269,7 @@ def _declare_mode(timer: timers.Timer) -> None:
     switch = plan.timers.modes[int(timer.payload["index"])]
     declare_mode(WORKER, incident, plan, switch.mode, switch.departments, clock.now())
     elapsed = format_duration(int((clock.now() - incident.reported_at).total_seconds()))
-    mode_name = _say(plan, DowntimeMode.Mode(switch.mode).label)
+    mode_name = say(plan, DowntimeMode.Mode(switch.mode).label)
     notify.enqueue(incident, Message.Kind.MODE_SWITCH, resolve(plan, switch.notify, clock.now()), "mode_switch",
                    context(incident, plan, mode=mode_name, elapsed=elapsed, instruction=switch.instruction or ""))
 
@@ -292,7 +299,7 @@ def _department_silent(timer: timers.Timer) -> None:
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "department_ack", department=task.department)
     _tell_breach(incident, plan, plan.timers.department_ack_breach,
-                 _say(plan, gettext_lazy("%(department)s has not acknowledged the activation within %(limit)s."),
+                 say(plan, gettext_lazy("%(department)s has not acknowledged the activation within %(limit)s."),
                       department=task.name, limit=format_duration(plan.timers.department_ack)))
 
 

@@ -348,6 +348,36 @@ class PeakHours(Strict):
     instruction: Text
 
 
+class InsuranceScheme(Strict):
+    """A 医保 scheme a manual record can name; its center is who the cashier calls."""
+
+    code: Code
+    name: Text
+    center: Code | None = Field(None, description="external contact code of its insurance center")
+
+
+class Recovery(Strict):
+    """Back-entry (补录) after downtime: who signs for finance, which insurance schemes exist."""
+
+    finance_department: Code | None = Field(None, description="department whose lead co-signs every "
+                                            "reconciliation (财务科)")
+    insurance: list[InsuranceScheme] = []
+
+
+class Regulatory(Strict):
+    """Reporting deadlines (2025 CAC rules, the 1994 police regulation, PIPL), counted from discovery."""
+
+    police_within: Duration = Field(parse_duration("24h"), description="a case (案件) to the police")
+    police_when: list[Security] = Field(["intrusion", "ransomware", "data_leak"],
+                                        description="security kinds that are reported to the police as a case")
+    cac_within: Duration = Field(parse_duration("4h"), description="first CAC report, 较大 or worse")
+    cac_within_cii: Duration = Field(parse_duration("1h"), description="the same when hospital.cii is true")
+    cac_grades: list[Code] = Field([], description="national grades that must be reported to the CAC")
+    summary_within: Duration = Field(parse_duration("30d"), description="CAC final summary after handling ends")
+    pipl_within: Duration = Field(parse_duration("24h"), description="PIPL notice after a personal-data leak "
+                                  "(the law says 立即; this is the internal deadline)")
+
+
 class BackupJob(Strict):
     code: Code
     name: Text
@@ -394,6 +424,8 @@ class Plan(Strict):
     scenarios: list[Scenario] = []
     peak_hours: PeakHours | None = None
     maintenance: Maintenance = Field(default_factory=Maintenance)
+    recovery: Recovery = Field(default_factory=Recovery)
+    regulatory: Regulatory = Field(default_factory=Regulatory)
     messages: dict[Code, Message] = {}
     rewards_and_penalties: list[Text] = []
     attachments: list[Text] = []
@@ -425,6 +457,12 @@ class Plan(Strict):
 
     def channel(self, code: str) -> Channel | None:
         return next((c for c in self.notifications.channels if c.code == code), None)
+
+    def insurance(self, code: str) -> InsuranceScheme | None:
+        return next((i for i in self.recovery.insurance if i.code == code), None)
+
+    def contact(self, code: str) -> ExternalContact | None:
+        return next((c for c in self.external_contacts if c.code == code), None)
 
     def procedure_for(self, department: str) -> Procedure | None:
         return next((p for p in self.procedures if p.department == department), None)
@@ -549,6 +587,12 @@ class Plan(Strict):
         for i, roster in enumerate(self.rosters):
             ref(roster.group, groups, ("rosters", i, "group"), "group")
             refs(roster.members, people, ("rosters", i, "members"), "person")
+        ref(self.recovery.finance_department, departments, ("recovery", "finance_department"), "department")
+        unique(self.recovery.insurance, ("recovery", "insurance"), "insurance scheme")
+        for i, insurance in enumerate(self.recovery.insurance):
+            ref(insurance.center, contacts, ("recovery", "insurance", i, "center"), "external contact")
+        refs(self.regulatory.cac_grades, grade_codes["national_grade"], ("regulatory", "cac_grades"),
+             "national grade")
         for i, job in enumerate(self.maintenance.backups):
             ref(job.system, systems, ("maintenance", "backups", i, "system"), "system")
         return errors

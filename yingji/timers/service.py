@@ -15,8 +15,8 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from functools import reduce
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any
 
 from django.conf import settings

@@ -93,6 +93,21 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
                                             else _("%(department)s acknowledged the activation")) % d,
         "checklist.ticked": lambda: _("%(department)s: done — %(text)s") % d,
         "checklist.unticked": lambda: _("%(department)s: undone — %(text)s") % d,
+        "incident.paged": lambda: _("Paged (step %(step)s): %(people)s") % {
+            **d, "people": ", ".join(d.get("people") or []) or "-"},
+        "page.acknowledged": lambda: _("%(name)s acknowledged the page (%(via)s)") % d,
+        "timer.breached": lambda: _("Deadline missed: %(deadline)s") % d,
+        "incident.escalated": lambda: _("Escalated: %(raised)s") % {
+            "raised": ", ".join(f"{k} {v}" for k, v in (d.get("raised") or {}).items())},
+        "mode.declared": lambda: _("%(mode)s declared for %(departments)s") % {
+            "mode": d.get("mode"), "departments": ", ".join(d.get("departments") or []) or "-"},
+        "modes.ended": lambda: _("Downtime modes ended"),
+        "records.imported": lambda: _("Manual records imported from %(file)s: %(accepted)s accepted, "
+                                      "%(rejected)s rejected") % d,
+        "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,
+        "backentry.completed": lambda: _("Back-entry completed and signed off"),
+        "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
+        "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
     }
     make = texts.get(entry.action)
     text = make() if make else entry.action

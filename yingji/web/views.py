@@ -23,13 +23,14 @@ from yingji.core.actors import ANONYMOUS
 from yingji.core.errors import ActionError, BadInput
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
-from yingji.incidents.models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
+from yingji.incidents.models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
 from yingji.notify.models import Message
 from yingji.notify.service import message_for_token
 from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER
 from yingji.plans.store import plan_of, published
+from yingji.reviews.models import RegulatoryReport
 from yingji.timers.service import worker_alive
 
 from .timeline import describe, grade_reason
@@ -55,7 +56,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         notices = list(Notice.objects.filter(user=request.user, read_at__isnull=True)
                        .select_related("incident")[:10])
-    context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices}
+    owed = []
+    if getattr(request.user, "role", "") in ("office", "commander"):
+        owed = list(RegulatoryReport.objects.filter(sent_at__isnull=True).select_related("incident")[:20])
+    modes = DowntimeMode.objects.filter(ended_at__isnull=True).select_related("incident")
+    departments = {d.code: d.name for d in current[1].departments} if (current := published()) else {}
+    context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices,
+               "owed": owed, "now": clock.now(),
+               "modes": [(departments.get(m.department, m.department), m) for m in modes]}
     template = "web/_board.html" if request.headers.get("HX-Request") else "web/dashboard.html"
     return render(request, template, context)
 

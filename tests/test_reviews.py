@@ -1,0 +1,110 @@
+"""Regulatory deadlines with a moved clock, and the review exported as a PDF poppler can read
+and a DOCX, in the plan's language."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import docx
+import pytest
+from django.test import Client
+
+from yingji.accounts.models import User
+from yingji.core import clock
+from yingji.core.actors import CLI
+from yingji.incidents import actions
+from yingji.incidents.models import Incident
+from yingji.notify.models import Message
+from yingji.plans import actions as plan_actions
+from yingji.plans.loader import template_text
+from yingji.plans.store import forget_published
+from yingji.reviews import regulatory
+from yingji.reviews.document import regulatory_doc, render, review_doc
+from yingji.reviews.models import RegulatoryReport
+from yingji.timers import service
+
+from .conftest import report
+
+
+def _breaches(kind: str) -> int:
+    return Message.objects.filter(kind="breach", body__contains=str(RegulatoryReport.Kind(kind).label)).count()
+
+
+def _dashboard(username: str) -> str:
+    web = Client()
+    web.force_login(User.objects.get(username=username))
+    return web.get("/").content.decode()
+
+
+@pytest.mark.parametrize("cii, cac_hours", [(False, 4), (True, 1)])
+def test_police_and_cac_deadlines_fire_and_show_on_the_commander_s_dashboard(api: Any, cii: bool,
+                                                                            cac_hours: int) -> None:
+    if cii:
+        plan_actions.import_and_publish(CLI, template_text("zh").replace("  cii: false", "  cii: true"), note="CII")
+        forget_published()
+    incident = report(api("nurse-wang"), security_suspected=True)
+    row = Incident.objects.get(pk=incident["id"])
+    actions.update_facts(CLI, row, security="ransomware", cause="security")
+    actions.override_grade(CLI, Incident.objects.get(pk=row.pk), "national_grade", "relatively_major", "annex: 较大")
+    owed = {r.kind: r for r in RegulatoryReport.objects.filter(incident_id=row.pk)}
+    assert set(owed) == {"police", "cac"}
+    assert owed["cac"].due_at == row.reported_at + timedelta(hours=cac_hours)
+    assert owed["police"].due_at == row.reported_at + timedelta(hours=24)
+    assert "reports-owed" in _dashboard("dean") and "reports-owed" not in _dashboard("nurse-wang")
+
+    clock.freeze(row.reported_at + timedelta(hours=cac_hours) - timedelta(seconds=5))
+    service.run_due()
+    assert _breaches("cac") == 0
+    clock.freeze(row.reported_at + timedelta(hours=cac_hours, seconds=1))
+    service.run_due()
+    assert Message.objects.filter(kind="breach", person="dean").exists()
+    assert _breaches("cac") >= 1 and _breaches("police") == 0
+    assert "OVERDUE" in _dashboard("dean") or "已逾期" in _dashboard("dean")
+
+    # The police report goes out in time; its deadline is met and never fires.
+    regulatory.mark_sent(CLI, owed["police"], channel="110 / 网安支队 in person", receipt="JJ-1")
+    clock.freeze(row.reported_at + timedelta(hours=25))
+    service.run_due()
+    assert _breaches("police") == 0
+    assert row.timers.get(key=f"regulatory:{owed['police'].pk}").state == "met"  # type: ignore[attr-defined]
+
+    # A partial first CAC report (items 1-2) owes a follow-up; restore starts the 30-day summary.
+    regulatory.mark_sent(CLI, owed["cac"], channel="12387", partial=True)
+    actions.acknowledge(CLI, Incident.objects.get(pk=row.pk))
+    actions.restore(CLI, Incident.objects.get(pk=row.pk))
+    kinds = set(RegulatoryReport.objects.filter(incident_id=row.pk).values_list("kind", flat=True))
+    assert {"cac_followup", "cac_summary"} <= kinds
+    summary = RegulatoryReport.objects.get(incident_id=row.pk, kind="cac_summary")
+    assert summary.due_at == clock.now() + timedelta(days=30)
+
+
+def test_a_personal_data_leak_owes_a_pipl_notice_with_its_three_items(api: Any, tmp_path: Path) -> None:
+    incident = report(api("nurse-wang"), system="EMR")
+    actions.update_facts(CLI, Incident.objects.get(pk=incident["id"]), security="data_leak")
+    notice = RegulatoryReport.objects.get(incident_id=incident["id"], kind="pipl")
+    data = render(regulatory_doc(notice), "docx", "zh-hans")
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+    assert "个人信息" in text and text.count("\n") > 3
+
+
+def test_review_pdf_renders_in_poppler_with_its_chinese_text_and_docx_opens(api: Any, tmp_path: Path) -> None:
+    incident = report(api("nurse-wang"), scope="hospital")
+    api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
+    api("eng-duty").post(f"/incidents/{incident['id']}/restore")
+    row = Incident.objects.get(pk=incident["id"])
+    pdf = tmp_path / "review.pdf"
+    pdf.write_bytes(render(review_doc(row), "pdf", "zh-hans"))
+    subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages and pages[0].stat().st_size > 5000
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "事后评估" in text or "复盘" in text or "事件" in text
+    assert "时间线" in text and row.number in text
+    fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
+    assert "yes" in fonts.splitlines()[-1]  # the CJK font is embedded
+    document = docx.Document(io.BytesIO(render(review_doc(row), "docx", "zh-hans")))
+    assert row.number in document.core_properties.title

@@ -1,0 +1,276 @@
+"""Every change to manual records, temporary number ranges and reconciliations.
+
+Like `incidents.actions`: check the role (and that department staff act for their own
+department), then in one `audit.writing()` transaction change the rows, append the audit entry
+and schedule or settle timers. Validation lives in `records.py` so a single record and a
+50,000-row import are judged by the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import F
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from yingji.accounts.models import User
+from yingji.accounts.roles import allowed
+from yingji.core import audit, clock
+from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.errors import BadInput, Forbidden, InvalidTransition
+from yingji.incidents.escalation import backentry_key, say
+from yingji.incidents.escalation import context as escalation_context
+from yingji.incidents.models import Incident
+from yingji.notify import service as notify
+from yingji.notify.models import Message
+from yingji.plans.store import plan_of
+from yingji.timers import service as timers
+
+from . import records
+from .models import ManualRecord, Reconciliation, TempRange
+from .reconciliation import OPEN, balance, reconciliation, summary
+
+R = ManualRecord.State
+INS = ManualRecord.Insurance
+UNSETTLED = (INS.SELF_PAID, INS.ON_ACCOUNT)
+
+# step -> (from states, to state); `settle` moves the insurance state instead.
+STEPS: dict[str, tuple[tuple[str, ...], str]] = {
+    "enter": ((R.PENDING,), R.ENTERED),
+    "verify": ((R.ENTERED,), R.VERIFIED),
+    "confirm": ((R.VERIFIED,), R.CONFIRMED),
+    "settle": ((R.ENTERED, R.VERIFIED, R.CONFIRMED), ""),
+}
+
+
+def _log(actor: Actor | str, action: str, subject_type: str, subject_id: int, **data: Any) -> None:
+    audit.append(actor_name(actor), action, subject_type, subject_id, data)
+
+
+def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = ()) -> None:
+    """The role may do it; staff and leads act for their own department (or one in `also`)."""
+    if not allowed(actor, action):
+        raise Forbidden(_("Your role may not do this."), action=action)
+    if isinstance(actor, User) and actor.role in ("reporter", "department_lead") \
+            and actor.department not in (department, *also):
+        raise Forbidden(_("You may act only for your own department."), action=action)
+
+
+def _usable(incident: Incident) -> None:
+    if incident.status in (Incident.Status.CANCELLED, Incident.Status.MERGED):
+        raise InvalidTransition(_("Records cannot be added to an incident that is %(status)s.")
+                                % {"status": incident.status}, status=incident.status)
+
+
+# -- temporary numbers --------------------------------------------------------------------
+
+
+def reserve_range(actor: Actor, department: str, prefix: str, first: int, last: int, width: int = 6) -> TempRange:
+    if not allowed(actor, "temp_range"):
+        raise Forbidden(_("Your role may not do this."), action="temp_range")
+    plan = records.current_plan()
+    if plan.department(department) is None:
+        raise BadInput("department", _("Unknown department %(code)r.") % {"code": department})
+    if not prefix or len(prefix) > 20:
+        raise BadInput("prefix", _("Give a prefix of 1 to 20 characters."))
+    if not 0 < first <= last or len(str(last)) > width:
+        raise BadInput("last", _("The range must be 0 < first ≤ last and fit in %(width)d digits.") % {"width": width})
+    with audit.writing():
+        clash = TempRange.objects.filter(prefix=prefix, first__lte=last, last__gte=first).first()
+        if clash:
+            raise BadInput("first", _("Overlaps the range already reserved for %(department)s.")
+                           % {"department": clash.department})
+        block = TempRange.objects.create(department=department, prefix=prefix, first=first, last=last,
+                                         width=width, reserved_at=clock.now(), reserved_by=actor_name(actor))
+        _log(actor, "temp_range.reserved", "temp_range", block.pk, department=department,
+             first=block.number(first), last=block.number(last))
+    return block
+
+
+def issue_temp_no(actor: Actor, department: str) -> str:
+    """Hand out the next unused temporary number of the department's ranges."""
+    _check(actor, "record", department)
+    with audit.writing():
+        block = TempRange.objects.filter(department=department, issued__lt=F("last") - F("first") + 1).first()
+        if block is None:
+            raise InvalidTransition(_("No temporary numbers left for this department; ask the office "
+                                      "to reserve a range."), department=department)
+        number = block.number(block.first + block.issued)
+        TempRange.objects.filter(pk=block.pk).update(issued=F("issued") + 1)
+        _log(actor, "temp_no.issued", "temp_range", block.pk, number=number)
+    return number
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+def add_record(actor: Actor, incident: Incident, data: dict[str, Any], source: str = "api") -> ManualRecord:
+    """One paper transaction, as typed at a downtime PC or sent by the API."""
+    _usable(incident)
+    plan = plan_of(incident.plan_version_id)
+    department = str(data.get("department") or "")
+    _check(actor, "record", department)
+    with audit.writing():
+        checker = records.Checker(plan, incident)
+        clean, errors = checker.clean(data)
+        if errors:
+            raise BadInput(*errors[0])
+        record = ManualRecord.objects.create(incident=incident, source=source, created_by=actor_name(actor),
+                                             created_at=clock.now(), **clean)
+        _log(actor, "record.added", "incident", incident.pk, record=record.pk, kind=record.kind,
+             department=record.department, paper_serial=record.paper_serial)
+    return record
+
+
+@dataclass
+class ImportResult:
+    accepted: int
+    rejected: list[dict[str, Any]]
+
+
+def import_records(actor: Actor, incident: Incident, filename: str, content: bytes) -> ImportResult:
+    """A CSV or XLSX typed up from paper logs. Good rows are kept; each bad row is reported with
+    its spreadsheet row number and the field at fault."""
+    _usable(incident)
+    if not allowed(actor, "record"):
+        raise Forbidden(_("Your role may not do this."), action="record")
+    rows = records.read_table(filename, content)
+    plan = plan_of(incident.plan_version_id)
+    own = actor.department if isinstance(actor, User) and actor.role in ("reporter", "department_lead") else None
+    with audit.writing():
+        checker = records.Checker(plan, incident, only_department=own)
+        accepted, rejected = checker.clean_rows(rows)
+        now, by = clock.now(), actor_name(actor)
+        ManualRecord.objects.bulk_create(
+            (ManualRecord(incident=incident, source=ManualRecord.Source.IMPORT, created_by=by, created_at=now, **row)
+             for row in accepted), batch_size=2000)
+        _log(actor, "records.imported", "incident", incident.pk, file=filename, sha256=records.digest(content),
+             accepted=len(accepted), rejected=len(rejected))
+    return ImportResult(len(accepted), rejected)
+
+
+def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", note: str = "") -> ManualRecord:
+    """enter (with the HIS order or charge id) → verify → confirm; settle re-settles insurance."""
+    if step not in STEPS:
+        raise BadInput("step", _("Unknown step %(step)r.") % {"step": step})
+    plan = plan_of(record.incident.plan_version_id)
+    payers = tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
+    _check(actor, "enter" if step == "enter" else step, record.department, payers if step == "settle" else ())
+    if step == "enter" and not his_id.strip():
+        raise BadInput("his_id", _("Give the HIS order or charge id the record was entered as."))
+    with audit.writing():
+        record = ManualRecord.objects.select_related("incident").get(pk=record.pk)
+        sources, target = STEPS[step]
+        if record.state not in sources or (step == "settle" and record.insurance_state not in UNSETTLED):
+            raise InvalidTransition(
+                _("Cannot %(step)s a record that is %(state)s.") % {"step": step, "state": record.state},
+                state=record.state, insurance_state=record.insurance_state, allowed=allowed_steps(record))
+        now, by = clock.now(), actor_name(actor)
+        if step == "settle":
+            record.insurance_state = INS.RESETTLED if record.insurance_state == INS.SELF_PAID else INS.SETTLED
+            record.settled_at, record.settled_by = now, by
+        else:
+            record.state = target
+            stamp = {"enter": "entered", "verify": "verified", "confirm": "confirmed"}[step]
+            setattr(record, f"{stamp}_at", now)
+            setattr(record, f"{stamp}_by", by)
+        if step == "enter":
+            record.his_id = his_id.strip()[:60]
+        if note.strip():
+            record.note = "\n".join(filter(None, [record.note, note.strip()]))
+        record.save()
+        _log(actor, f"record.{step}", "record", record.pk, incident=record.incident_id, state=record.state,
+             insurance_state=record.insurance_state, his_id=record.his_id)
+    return record
+
+
+def allowed_steps(record: ManualRecord) -> list[str]:
+    out = [step for step, (sources, _to) in STEPS.items() if step != "settle" and record.state in sources]
+    if record.state in STEPS["settle"][0] and record.insurance_state in UNSETTLED:
+        out.append("settle")
+    return out
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+
+def set_expected(actor: Actor, incident: Incident, department: str, expected_count: int | None,
+                 expected_amount: Decimal | None, note: str = "") -> Reconciliation:
+    """The paper log's own totals, which the back-entered records must match."""
+    _check(actor, "reconcile", department)
+    with audit.writing():
+        rec, _created = Reconciliation.objects.get_or_create(incident=incident, department=department)
+        if rec.signed_off:
+            raise InvalidTransition(_("This reconciliation is already signed off."), department=department)
+        rec.expected_count, rec.expected_amount = expected_count, expected_amount
+        if note.strip():
+            rec.note = note.strip()
+        rec.lead_signed_at = rec.finance_signed_at = None  # new totals need new signatures
+        rec.lead_signed_by = rec.finance_signed_by = ""
+        rec.save()
+        _log(actor, "reconciliation.expected", "incident", incident.pk, department=department,
+             expected_count=expected_count, expected_amount=None if expected_amount is None else str(expected_amount))
+    return rec
+
+
+def sign_off(actor: Actor, incident: Incident, department: str, as_: str, note: str = "") -> Reconciliation:
+    """The department lead and finance each sign. A department that does not balance can be signed
+    only with a note that explains the difference."""
+    plan = plan_of(incident.plan_version_id)
+    finance = plan.recovery.finance_department or ""
+    if as_ not in ("lead", "finance"):
+        raise BadInput("as", _("Sign as lead or finance."))
+    _check(actor, "reconcile", department if as_ == "lead" else finance)
+    with audit.writing():
+        rec, _created = Reconciliation.objects.get_or_create(incident=incident, department=department)
+        row = next((r for r in summary(incident) if r["department"] == department), None)
+        if row is None:
+            raise BadInput("department", _("No manual records for this department."))
+        if rec.expected_count is None:
+            raise BadInput("expected_count", _("Enter the paper log's count before signing."))
+        problems = balance(row, rec)
+        if note.strip():
+            rec.note = "\n".join(filter(None, [rec.note, note.strip()]))
+        if problems and not rec.note:
+            raise InvalidTransition(_("Does not balance: %(problems)s. Resolve it or explain it in a note.")
+                                    % {"problems": "; ".join(problems)}, problems=problems)
+        now, by = clock.now(), actor_name(actor)
+        if as_ == "lead":
+            rec.lead_signed_at, rec.lead_signed_by = now, by
+        else:
+            rec.finance_signed_at, rec.finance_signed_by = now, by
+        rec.save()
+        _log(actor, "reconciliation.signed", "incident", incident.pk, department=department, as_=as_,
+             balanced=not problems, problems=problems)
+        _complete_if_done(actor, incident)
+    return rec
+
+
+def _complete_if_done(actor: Actor, incident: Incident) -> None:
+    departments = set(ManualRecord.objects.filter(incident=incident).values_list("department", flat=True))
+    signed = {r.department for r in Reconciliation.objects.filter(incident=incident) if r.signed_off}
+    if departments and departments <= signed and timers.settle(backentry_key(incident), by=actor_name(actor)):
+        _log(actor, "backentry.completed", "incident", incident.pk, departments=sorted(departments))
+
+
+@timers.handler("backentry")
+def _backentry_overdue(timer: timers.Timer) -> None:
+    """The back-entry deadline passed: each department lead gets the list of their open items."""
+    incident = Incident.objects.get(pk=timer.incident_id or 0)
+    plan = plan_of(incident.plan_version_id)
+    rows = {row["department"]: row for row in reconciliation(incident) if not row["signed_off"]}
+    for code, row in rows.items():
+        department = plan.department(code)
+        open_items = ManualRecord.objects.filter(OPEN, incident=incident, department=code)[:20]
+        items = ", ".join(f"{r.paper_serial} ({say(plan, R(r.state).label)})" for r in open_items) or "-"
+        what = say(plan, gettext_lazy("Back-entry is overdue for %(department)s: %(count)d open item(s), "
+                                      "not signed off. %(items)s"),
+                   department=department.name if department else code, count=row["open"], items=items)
+        people = {department.lead if department else None, plan.organization.office.leader} - {None}
+        notify.enqueue(incident, Message.Kind.BREACH, sorted(p for p in people if p), "breach",
+                       escalation_context(incident, plan, what=what))
+    _log(WORKER, "timer.breached", "incident", incident.pk, deadline="backentry",
+         open={code: row["open"] for code, row in rows.items()})

@@ -1,0 +1,70 @@
+"""After the incident: the post-incident review (C20) and the reports owed to regulators (C13)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from yingji.incidents.models import Incident
+
+
+class Review(models.Model):
+    """The information center's written review; impact and timeline are computed, not typed."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="review")
+    cause = models.TextField(blank=True)
+    what_worked = models.TextField(blank=True)
+    what_failed = models.TextField(blank=True)
+    accountability = models.TextField(blank=True, help_text="responsibility found, penalties proposed")
+    commendations = models.TextField(blank=True, help_text="rewards proposed")
+    plan_revision = models.TextField(blank=True, help_text="what the plan must change, and the version that did")
+    updated_by = models.CharField(max_length=150, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"review {self.incident_id}"
+
+
+class CorrectiveAction(models.Model):
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="corrective_actions")
+    text = models.TextField()
+    owner = models.CharField(max_length=40, help_text="person code from the plan")
+    due_date = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class RegulatoryReport(models.Model):
+    """A report owed to an authority, with the deadline the law sets, counted from discovery."""
+
+    class Kind(models.TextChoices):
+        POLICE = "police", _("Police report (案件)")
+        CAC = "cac", _("CAC first report")
+        CAC_FOLLOWUP = "cac_followup", _("CAC follow-up report (续报)")
+        CAC_SUMMARY = "cac_summary", _("CAC 30-day summary")
+        PIPL = "pipl", _("PIPL personal-data leak notice")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="regulatory_reports")
+    kind = models.CharField(max_length=14, choices=Kind.choices)
+    target = models.CharField(max_length=40, blank=True, help_text="external contact code")
+    basis = models.CharField(max_length=200)
+    due_at = models.DateTimeField()
+    # Art. 7 items 1-8 for CAC, the three PIPL items, free text for the police: edited before sending.
+    content = models.JSONField(default=dict, blank=True)
+    partial = models.BooleanField(default=False, help_text="a first report with items 1-2 only (Art. 7 §2)")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.CharField(max_length=150, blank=True)
+    channel = models.CharField(max_length=100, blank=True)
+    receipt = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.kind}"
