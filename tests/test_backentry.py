@@ -137,6 +137,10 @@ def test_back_entry_chain_reconciliation_and_sign_off(api: Any) -> None:
         assert lead.post(f"/records/{rid}/confirm").json()["state"] == "confirmed"
     assert api("insurance-head").post(f"/records/{insured['id']}/settle").json()["insurance_state"] == "resettled"
     assert api("insurance-head").post(f"/records/{insured['id']}/settle").status_code == 409
+    done = ManualRecord.objects.get(pk=ids[0])
+    assert (done.his_id, done.entered_by, done.verified_by, done.confirmed_by) == (
+        "CHG-1", "cashier-li", "cashier-head", "cashier-head")
+    assert done.entered_at and done.verified_at and done.confirmed_at
 
     [row] = api("info-director").get(f"/incidents/{iid}/reconciliation").json()["departments"]
     assert {k: row[k] for k in ("department", "total", "pending", "entered", "verified", "confirmed",

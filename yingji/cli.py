@@ -219,9 +219,7 @@ def cmd_report_regulatory(args: argparse.Namespace) -> int:
     from yingji.reviews.models import RegulatoryReport
 
     incident = _incident(args.incident)
-    kinds = {"cac": ["cac", "cac_followup", "cac_summary"]}.get(args.kind, [args.kind])
-    if args.kind.startswith("cac_"):
-        kinds = [args.kind]
+    kinds = ["cac", "cac_followup", "cac_summary"] if args.kind == "cac" else [args.kind]  # cac: the latest
     report = RegulatoryReport.objects.filter(incident=incident, kind__in=kinds).order_by("-id").first()
     if report is None:
         raise SystemExit(f"incident {incident.number} owes no {args.kind} report (its grade and security flag "

@@ -39,6 +39,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "settle": frozenset({"department_lead", "office"}),
     "reconcile": frozenset({"department_lead", "office"}),
     "temp_range": frozenset({"office", "admin"}),
+    "regulatory": frozenset({"office", "commander"}),
 }
 
 

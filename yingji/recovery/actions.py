@@ -50,12 +50,19 @@ def _log(actor: Actor | str, action: str, subject_type: str, subject_id: int, **
     audit.append(actor_name(actor), action, subject_type, subject_id, data)
 
 
+def _own_department(actor: Actor) -> str | None:
+    """The one department staff and leads act for; None for the office and machines (any)."""
+    if isinstance(actor, User) and actor.role in ("reporter", "department_lead"):
+        return actor.department
+    return None
+
+
 def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = ()) -> None:
     """The role may do it; staff and leads act for their own department (or one in `also`)."""
     if not allowed(actor, action):
         raise Forbidden(_("Your role may not do this."), action=action)
-    if isinstance(actor, User) and actor.role in ("reporter", "department_lead") \
-            and actor.department not in (department, *also):
+    own = _own_department(actor)
+    if own is not None and own not in (department, *also):
         raise Forbidden(_("You may act only for your own department."), action=action)
 
 
@@ -139,9 +146,8 @@ def import_records(actor: Actor, incident: Incident, filename: str, content: byt
         raise Forbidden(_("Your role may not do this."), action="record")
     rows = records.read_table(filename, content)
     plan = plan_of(incident.plan_version_id)
-    own = actor.department if isinstance(actor, User) and actor.role in ("reporter", "department_lead") else None
     with audit.writing():
-        checker = records.Checker(plan, incident, only_department=own)
+        checker = records.Checker(plan, incident, only_department=_own_department(actor))
         accepted, rejected = checker.clean_rows(rows)
         now, by = clock.now(), actor_name(actor)
         ManualRecord.objects.bulk_create(
@@ -158,7 +164,7 @@ def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", not
         raise BadInput("step", _("Unknown step %(step)r.") % {"step": step})
     plan = plan_of(record.incident.plan_version_id)
     payers = tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
-    _check(actor, "enter" if step == "enter" else step, record.department, payers if step == "settle" else ())
+    _check(actor, step, record.department, payers if step == "settle" else ())
     if step == "enter" and not his_id.strip():
         raise BadInput("his_id", _("Give the HIS order or charge id the record was entered as."))
     with audit.writing():
@@ -173,10 +179,9 @@ def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", not
             record.insurance_state = INS.RESETTLED if record.insurance_state == INS.SELF_PAID else INS.SETTLED
             record.settled_at, record.settled_by = now, by
         else:
-            record.state = target
-            stamp = {"enter": "entered", "verify": "verified", "confirm": "confirmed"}[step]
-            setattr(record, f"{stamp}_at", now)
-            setattr(record, f"{stamp}_by", by)
+            record.state = target  # entered / verified / confirmed, each with its own _at and _by
+            setattr(record, f"{target}_at", now)
+            setattr(record, f"{target}_by", by)
         if step == "enter":
             record.his_id = his_id.strip()[:60]
         if note.strip():

@@ -108,11 +108,6 @@ class ManualRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.department} {self.paper_serial} {self.state}"
 
-    @property
-    def is_open(self) -> bool:
-        return self.state != self.State.CONFIRMED or self.insurance_state in (
-            self.Insurance.SELF_PAID, self.Insurance.ON_ACCOUNT)
-
 
 class Reconciliation(models.Model):
     """One department's paper log against what was back-entered, and who signed it off."""

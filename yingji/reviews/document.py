@@ -30,8 +30,7 @@ from .regulatory import ITEMS
 CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 # Per-record entries would drown the review; the import and reconciliation lines summarize them.
-QUIET = {"record.added", "record.enter", "record.verify", "record.confirm", "record.settle",
-         "incident.loop_closed", "temp_no.issued"}
+QUIET = {"record.added", "incident.loop_closed"}
 
 
 @dataclass
@@ -54,7 +53,7 @@ def _local(plan: Plan, at: datetime | None) -> str:
 
 
 def _minutes(start: datetime, end: datetime | None) -> str:
-    return str(round(((end or start) - start).total_seconds() / 60)) if end else "-"
+    return str(round((end - start).total_seconds() / 60)) if end else "-"
 
 
 def review_doc(incident: Incident) -> Doc:

@@ -17,8 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
@@ -124,7 +126,7 @@ def _open(incident: Incident, plan: Plan, kind: str, target: str, due: datetime)
         incident=incident, kind=kind, target=target, basis=say(plan, BASIS[K(kind)]), due_at=due,
         content=prefill(incident, plan, kind), created_at=clock.now())
     timers.schedule("regulatory", f"regulatory:{report.pk}", due, incident.pk, {"report": report.pk}, once=True)
-    audit.append("worker", "regulatory.opened", "incident", incident.pk,
+    audit.append(WORKER.name, "regulatory.opened", "incident", incident.pk,
                  {"report": report.pk, "kind": kind, "target": target, "due": due.isoformat()})
     return report
 
@@ -142,16 +144,14 @@ def on_handling_ended(incident: Incident) -> None:
 def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str = "",
               content: dict[str, Any] | None = None, partial: bool = False) -> RegulatoryReport:
     """Recorded as sent (by phone to 12387, e-mail, the website...): the deadline is met."""
-    if getattr(actor, "role", "") not in ("office", "commander", "system"):
-        raise Forbidden(say(plan_of(report.incident.plan_version_id), gettext_lazy("Your role may not do this.")),
-                        action="regulatory")
+    if not allowed(actor, "regulatory"):
+        raise Forbidden(_("Your role may not do this."), action="regulatory")
     if not channel.strip():
-        raise BadInput("channel", str(gettext_lazy("Say how it was sent (12387 phone, e-mail, website...).")))
+        raise BadInput("channel", _("Say how it was sent (12387 phone, e-mail, website...)."))
     with audit.writing():
         report = RegulatoryReport.objects.select_related("incident").get(pk=report.pk)
         if report.sent_at:
-            raise InvalidTransition(str(gettext_lazy("This report was already sent.")),
-                                    sent_at=report.sent_at.isoformat())
+            raise InvalidTransition(_("This report was already sent."), sent_at=report.sent_at.isoformat())
         if content:
             report.content = {**report.content, **{k: str(v) for k, v in content.items()}}
         report.partial, report.channel, report.receipt = partial, channel.strip()[:100], receipt.strip()[:200]
