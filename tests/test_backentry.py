@@ -14,6 +14,7 @@ from yingji.core import clock
 from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.recovery.models import ManualRecord
+from yingji.recovery.records import current_plan
 from yingji.timers import service
 from yingji.timers.models import Timer
 
@@ -103,8 +104,8 @@ def test_import_keeps_good_rows_and_reports_each_bad_row_with_its_field(api: Any
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["kind", "department", "card_no", "paper_serial", "occurred_at", "amount", "insurance"])
-    sheet.append(["charge", "cashier", 123456, "X-1", clock.now().replace(tzinfo=None) - timedelta(hours=1), 8.5,
-                  "employee"])
+    written = clock.now().replace(tzinfo=None, microsecond=0) - timedelta(hours=1)  # a wall-clock cell
+    sheet.append(["charge", "cashier", 123456, "X-1", written, 8.5, "employee"])
     sheet.append(["charge", "cashier", 123457, "X-2", "not a date", 8.5, ""])
     data = io.BytesIO()
     book.save(data)
@@ -113,6 +114,7 @@ def test_import_keeps_good_rows_and_reports_each_bad_row_with_its_field(api: Any
                                                            "message": response.json()["rejected"][0]["message"]}]}
     row = ManualRecord.objects.get(paper_serial="X-1")
     assert (row.card_no, str(row.amount), row.insurance_state) == ("123456", "8.50", "self_paid_pending_resettle")
+    assert row.occurred_at == written.replace(tzinfo=current_plan().hospital.zone())  # read in the hospital's zone
 
     unknown = upload(api("info-director"), incident["id"], "x.csv", b"kind,colour\ncharge,red\n")
     assert unknown.status_code == 400 and unknown.json()["field"] == "file"

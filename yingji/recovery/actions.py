@@ -20,6 +20,7 @@ from yingji.accounts.models import User
 from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.bulk import insert_rows
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.incidents.escalation import backentry_key, say
 from yingji.incidents.escalation import context as escalation_context
@@ -150,9 +151,8 @@ def import_records(actor: Actor, incident: Incident, filename: str, content: byt
         checker = records.Checker(plan, incident, only_department=_own_department(actor))
         accepted, rejected = checker.clean_rows(rows)
         now, by = clock.now(), actor_name(actor)
-        ManualRecord.objects.bulk_create(
-            (ManualRecord(incident=incident, source=ManualRecord.Source.IMPORT, created_by=by, created_at=now, **row)
-             for row in accepted), batch_size=2000)
+        insert_rows(ManualRecord, accepted, incident_id=incident.pk, source=ManualRecord.Source.IMPORT,
+                    created_by=by, created_at=now)
         _log(actor, "records.imported", "incident", incident.pk, file=filename, sha256=records.digest(content),
              accepted=len(accepted), rejected=len(rejected))
     return ImportResult(len(accepted), rejected)

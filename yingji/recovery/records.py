@@ -211,10 +211,15 @@ def _csv_rows(content: bytes) -> Iterator[list[Any]]:
 
 
 def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
-    from openpyxl import load_workbook
+    """The first sheet from its top-left corner, so list positions are spreadsheet rows.
+
+    calamine (Rust) reads a 50,000-row sheet in a fraction of a second, where openpyxl's
+    read-only mode took most of the import's time; dates come back as datetime.
+    """
+    from python_calamine import CalamineWorkbook
 
     try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several kinds for a damaged or non-XLSX file
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
+        return iter(sheet.to_python(skip_empty_area=False))
+    except Exception as exc:  # calamine raises its own errors for a damaged or non-XLSX file
         raise BadInput("file", _("Not a readable XLSX file: %(error)s") % {"error": exc}) from exc
-    return (list(row) for row in book.worksheets[0].iter_rows(values_only=True))
