@@ -100,3 +100,84 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
     nurse.goto(f"{base}/")
     assert incident.number in nurse.locator("#notices").inner_text()
     nurse.screenshot(path=os.environ.get("YINGJI_SCREENSHOT", "/tmp/yingji-nurse-dashboard.png"), full_page=True)
+
+
+def submit(page: Any, key: str) -> None:
+    """Press a key that posts the form, and wait for the answer page."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_the_downtime_entry_form_works_from_the_keyboard_alone_in_chinese(
+        browser: Any, live_server: Any, demo: Any) -> None:
+    """A cashier types a pile of paper slips with no mouse: the cursor starts in the form, Tab
+    walks the fields, digits pick the kind and insurance, Enter saves and starts the next slip
+    with the serial counted on, Alt+T takes a temporary number, and an error puts the cursor on
+    the field at fault with the typing kept."""
+    from yingji.core.actors import CLI
+    from yingji.incidents import actions
+    from yingji.recovery.models import ManualRecord
+
+    incident = actions.report_fault(CLI, system="HIS", symptom="HIS 全院无法登录", scope="hospital").incident
+    actions.declare_mode(CLI, incident, "manual", ["cashier"])
+    base = live_server.url
+    cashier = login(browser, base, "cashier-li")
+    link = cashier.locator("#downtime-modes a[data-entry=cashier]")
+    assert link.inner_text() == "手工登记"
+    cashier.goto(base + link.get_attribute("href"))
+    assert cashier.locator("#entry-department").inner_text() == "收费科"
+    focused = "document.activeElement.id"
+    assert cashier.evaluate(focused) == "kind"
+
+    keys = cashier.keyboard
+    keys.press("5")                                          # 5 · 收费
+    for text in ("6200001", "", "张三", "MZ-0041", None, "25.50", "", None):
+        keys.press("Tab")
+        if text:
+            keys.type(text)
+    assert cashier.evaluate(focused) == "insurance"
+    keys.press("1")                                          # 1 · the first scheme of the plan
+    keys.press("Tab")
+    assert cashier.evaluate(focused) == "entry-save"
+    submit(cashier, "Enter")
+    assert "单据 MZ-0041 已保存" in cashier.locator(".messages").inner_text()
+    first = ManualRecord.objects.get(paper_serial="MZ-0041")
+    assert (first.kind, first.card_no, first.patient_name, str(first.amount), first.insurance) == (
+        "charge", "6200001", "张三", "25.50", demo.recovery.insurance[0].code)
+    assert (first.source, first.created_by, first.department) == ("form", "cashier-li", "cashier")
+
+    # The next slip: kind and time kept, serial counted on, the cursor on the card number.
+    assert cashier.evaluate(focused) == "card_no"
+    assert cashier.input_value("#paper_serial") == "MZ-0042"
+    assert cashier.input_value("#kind") == "charge"
+    submit(cashier, "Alt+t")                                 # a patient without a card
+    temp_no = cashier.input_value("#temp_no")
+    assert temp_no.startswith("MZLS") and cashier.evaluate(focused) == "patient_name"
+    keys.type("无名氏")
+    for _ in range(3):
+        keys.press("Tab")                                    # serial, time, amount
+    keys.type("12,5")
+    submit(cashier, "Enter")
+    assert cashier.evaluate(focused) == "amount"
+    assert cashier.locator("[data-error=amount]").inner_text() == "不是有效金额，请写成 25.50 这样的格式。"
+    assert cashier.input_value("#patient_name") == "无名氏" and cashier.input_value("#temp_no") == temp_no
+    keys.press("Control+a")
+    keys.type("12.50")
+    submit(cashier, "Enter")
+    assert "单据 MZ-0042 已保存" in cashier.locator(".messages").inner_text()
+    assert ManualRecord.objects.get(paper_serial="MZ-0042").temp_no == temp_no
+
+    # A handwritten prescription must name its doctor: the cursor goes there.
+    keys.press("Shift+Tab")
+    keys.press("2")                                          # 2 · 处方
+    keys.press("Tab")
+    keys.type("6200003")
+    submit(cashier, "Enter")
+    assert cashier.evaluate(focused) == "clinician"
+    assert cashier.locator("[data-error=clinician]").inner_text() == "处方 必须填写医护人员。"
+    keys.type("王医生")
+    submit(cashier, "Enter")
+    assert "单据 MZ-0043 已保存" in cashier.locator(".messages").inner_text()
+    assert cashier.locator("#recent tr[data-serial]").count() == 3
+    assert "已登记 3 张" in cashier.locator("main").inner_text()
+    assert ManualRecord.objects.filter(incident=incident, department="cashier").count() == 3

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from yingji.incidents.api import api
 from yingji.oncall import views as oncall_views
+from yingji.recovery import views as recovery_views
 from yingji.web import views
 
 urlpatterns = [
@@ -12,5 +13,10 @@ urlpatterns = [
     path("rosters/<str:code>.ics", oncall_views.roster_ics, name="roster_ics"),
     path("rosters/<str:code>/override", oncall_views.roster_override, name="roster_override"),
     path("people/<str:code>.ics", oncall_views.person_ics, name="person_ics"),
+    path("incidents/<str:number>/entry", recovery_views.entry, name="record_entry"),
+    path("incidents/<str:number>/records", recovery_views.worklist, name="records"),
+    path("incidents/<str:number>/records/import", recovery_views.upload, name="records_import"),
+    path("incidents/<str:number>/reconciliation/<str:department>", recovery_views.reconcile, name="reconcile"),
+    path("records/<int:record_id>/<str:step>", recovery_views.record_step, name="record_step"),
     path("", include("yingji.web.urls")),
 ]

@@ -25,6 +25,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     # Department checklists: a lead acts for their own department, the office for any.
     "tick": frozenset({"department_lead", "office"}),
     "department_ack": frozenset({"department_lead", "office"}),
+    # Going stand-alone or to paper by hand, before (or instead of) the plan's timers.
+    "declare_mode": frozenset({"department_lead", "office", "commander"}),
     "view": EVERYONE,
     "plan_import": frozenset({"admin", "office"}),
     "plan_approve": frozenset({"admin", "commander"}),

@@ -31,7 +31,7 @@ from yingji.timers import service as timers
 
 from . import escalation, grading
 from .escalation import record as _log
-from .models import ChecklistItem, DepartmentTask, Incident, Notice, Report, SystemState
+from .models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
 
 S = Incident.Status
 SCOPE_ORDER = [c.value for c in Incident.Scope]
@@ -625,6 +625,52 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
 
 
 # -- departments --------------------------------------------------------------------------
+
+
+# -- downtime modes by hand ---------------------------------------------------------------
+
+
+def _check_modes(actor: Actor, incident: Incident, plan: Plan, departments: list[str]) -> None:
+    if not allowed(actor, "declare_mode"):
+        raise Forbidden(_("Your role may not do this."), action="declare_mode")
+    unknown = [d for d in departments if plan.department(d) is None]
+    if not departments or unknown:
+        raise BadInput("departments", _("Unknown department %(code)r.") % {"code": ", ".join(unknown) or "-"})
+    if isinstance(actor, User) and actor.role == "department_lead" and set(departments) != {actor.department}:
+        raise Forbidden(_("You may act only for your own department."), action="declare_mode")
+
+
+def declare_mode(actor: Actor, incident: Incident, mode: str, departments: list[str]) -> list[str]:
+    """Put departments into a downtime mode now, without waiting for the plan's timer (a lead
+    for their own department, the office or a commander for any)."""
+    plan = plan_of(incident.plan_version_id)
+    _check_modes(actor, incident, plan, departments)
+    if mode not in DowntimeMode.Mode.values:
+        raise BadInput("mode", _("Must be one of: %(choices)s.") % {"choices": ", ".join(DowntimeMode.Mode.values)})
+    with audit.writing():
+        incident = _locked(incident)
+        if not incident.is_open:
+            raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
+                                    % {"action": "declare_mode", "status": incident.status}, status=incident.status)
+        return escalation.declare_mode(actor, incident, plan, mode, departments, clock.now())
+
+
+def end_mode(actor: Actor, incident: Incident, department: str) -> int:
+    """A department goes back to working in the system before the incident ends."""
+    plan = plan_of(incident.plan_version_id)
+    _check_modes(actor, incident, plan, [department])
+    with audit.writing():
+        now = clock.now()
+        ended = DowntimeMode.objects.filter(incident=incident, department=department,
+                                            ended_at__isnull=True).update(ended_at=now)
+        if not ended:
+            raise InvalidTransition(_("This department is not in a downtime mode."), department=department)
+        if not DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).exists():
+            SystemState.objects.filter(code=incident.system, incident=incident).update(
+                status=SystemState.Status.DOWN, since=now)
+            _set_board(incident)
+        _log(actor, "mode.ended", incident, department=department)
+    return ended
 
 
 def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:

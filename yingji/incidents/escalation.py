@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy, override
 
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.models import AuditEntry
 from yingji.notify import service as notify
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve
@@ -129,6 +130,28 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
         _schedule_department_ack(task)
     _tell(incident, plan, say(plan, gettext_lazy("The plan is activated at level %(level)s."),
                                level=incident.activation_level), exclude=_person_of(actor), only=already)
+    prompt_if_peak(incident, plan)
+
+
+def in_peak_hours(plan: Plan, at: datetime) -> bool:
+    peak = plan.peak_hours
+    local = at.astimezone(plan.hospital.zone())
+    return peak is not None and local.isoweekday() in peak.weekdays and peak.start <= local.time() < peak.end
+
+
+def prompt_if_peak(incident: Incident, plan: Plan) -> None:
+    """At peak hours (Mon–Fri 9–11 by default) the office director redeploys staff to keep order:
+    tell the office once per incident, when the plan is activated or a department leaves HIS."""
+    if plan.peak_hours is None or not in_peak_hours(plan, clock.now()):
+        return
+    if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="peak.prompted").exists():
+        return
+    office = plan.organization.office
+    people = sorted({p for p in (office.leader, *office.deputies) if p})
+    notify.enqueue(incident, Message.Kind.UPDATE, people, "update",
+                   context(incident, plan, event=say(plan, gettext_lazy("Peak hours: %(instruction)s"),
+                                                     instruction=plan.peak_hours.instruction)))
+    record(WORKER, "peak.prompted", incident, people=people)
 
 
 def on_department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
@@ -287,6 +310,8 @@ def declare_mode(actor: Actor | str, incident: Incident, plan: Plan, mode: str, 
     if mode in board:
         SystemState.objects.filter(code=incident.system).update(status=board[mode], since=now, incident=incident)
     record(actor, "mode.declared", incident, mode=mode, departments=new)
+    if new:
+        prompt_if_peak(incident, plan)
     return new
 
 

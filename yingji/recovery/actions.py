@@ -51,7 +51,7 @@ def _log(actor: Actor | str, action: str, subject_type: str, subject_id: int, **
     audit.append(actor_name(actor), action, subject_type, subject_id, data)
 
 
-def _own_department(actor: Actor) -> str | None:
+def own_department(actor: Actor) -> str | None:
     """The one department staff and leads act for; None for the office and machines (any)."""
     if isinstance(actor, User) and actor.role in ("reporter", "department_lead"):
         return actor.department
@@ -62,7 +62,7 @@ def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = (
     """The role may do it; staff and leads act for their own department (or one in `also`)."""
     if not allowed(actor, action):
         raise Forbidden(_("Your role may not do this."), action=action)
-    own = _own_department(actor)
+    own = own_department(actor)
     if own is not None and own not in (department, *also):
         raise Forbidden(_("You may act only for your own department."), action=action)
 
@@ -148,7 +148,7 @@ def import_records(actor: Actor, incident: Incident, filename: str, content: byt
     rows = records.read_table(filename, content)
     plan = plan_of(incident.plan_version_id)
     with audit.writing():
-        checker = records.Checker(plan, incident, only_department=_own_department(actor))
+        checker = records.Checker(plan, incident, only_department=own_department(actor))
         accepted, rejected = checker.clean_rows(rows)
         now, by = clock.now(), actor_name(actor)
         insert_rows(ManualRecord, accepted, incident_id=incident.pk, source=ManualRecord.Source.IMPORT,

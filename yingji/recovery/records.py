@@ -97,7 +97,8 @@ class Checker:
         amount = self._amount(row.get("amount"), kind, errors)
         clinician = text("clinician", 100)
         if kind in NEEDS_CLINICIAN and not clinician:
-            errors.append(("clinician", _("A %(kind)s must name the clinician.") % {"kind": kind}))
+            errors.append(("clinician", _("A %(kind)s must name the clinician.")
+                           % {"kind": ManualRecord.Kind(kind).label}))
         insurance = text("insurance", 40)
         if insurance and insurance not in self.insurance:
             errors.append(("insurance", _("Unknown insurance scheme %(code)r; the plan lists: %(choices)s.")

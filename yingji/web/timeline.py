@@ -102,6 +102,8 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "mode.declared": lambda: _("%(mode)s declared for %(departments)s") % {
             "mode": d.get("mode"), "departments": ", ".join(d.get("departments") or []) or "-"},
         "modes.ended": lambda: _("Downtime modes ended"),
+        "mode.ended": lambda: _("%(department)s is back in the system") % {"department": d.get("department")},
+        "peak.prompted": lambda: _("Peak hours: the office was asked to redeploy staff"),
         "records.imported": lambda: _("Manual records imported from %(file)s: %(accepted)s accepted, "
                                       "%(rejected)s rejected") % d,
         "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,

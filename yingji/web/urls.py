@@ -11,6 +11,7 @@ urlpatterns = [
     path("incidents/<str:number>", views.incident_page, name="incident"),
     path("incidents/<str:number>/action/<str:action>", views.incident_action, name="incident_action"),
     path("incidents/<str:number>/facts", views.incident_facts, name="incident_facts"),
+    path("incidents/<str:number>/mode", views.incident_mode, name="incident_mode"),
     path("incidents/<str:number>/grade", views.incident_grade, name="incident_grade"),
     path("tasks/<int:task_id>/ack", views.task_ack, name="task_ack"),
     path("items/<int:item_id>/tick", views.item_tick, name="item_tick"),

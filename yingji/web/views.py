@@ -184,6 +184,10 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
         "securities": Incident.Security.choices, "now": clock.now(),
         "clocks": _clocks(incident), "modes": _modes(incident, plan),
+        "may_declare": allowed(user, "declare_mode") and incident.is_open,
+        "mode_choices": DowntimeMode.Mode.choices,
+        "mode_departments": [d for d in plan.departments
+                             if getattr(user, "role", "") != "department_lead" or d.code == user.department],
         "notifications": incident.messages.prefetch_related("deliveries").order_by("-id")[:100],
     }
     template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
@@ -219,13 +223,13 @@ def _may_act_for(user: Any, task: DepartmentTask) -> bool:
     return user.role != "department_lead" or user.department == task.department
 
 
-def _run(request: HttpRequest, fn: Any, *args: Any, **kwargs: Any) -> bool:
+def run_action(request: HttpRequest, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call an action as the logged-in user; a refusal becomes a message on the next page (None)."""
     try:
-        fn(request.user, *args, **kwargs)
+        return fn(request.user, *args, **kwargs)
     except ActionError as exc:
         messages.error(request, exc.message)
-        return False
-    return True
+        return None
 
 
 @login_required
@@ -234,7 +238,7 @@ def incident_action(request: HttpRequest, number: str, action: str) -> HttpRespo
     incident = get_object_or_404(Incident, number=number)
     if action not in actions.LIFECYCLE:
         return HttpResponse(status=404)
-    _run(request, actions.perform, incident, action, note=request.POST.get("note", ""),
+    run_action(request, actions.perform, incident, action, note=request.POST.get("note", ""),
          level=request.POST.get("level", ""), reason=request.POST.get("reason", ""))
     return redirect("incident", number=number)
 
@@ -247,7 +251,7 @@ def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
                                                               "location", "title") if f in request.POST}
     if "extra_systems" in request.POST:
         changes["extra_systems"] = request.POST.getlist("extra_systems")
-    _run(request, actions.update_facts, incident, **changes)
+    run_action(request, actions.update_facts, incident, **changes)
     return redirect("incident", number=number)
 
 
@@ -255,16 +259,29 @@ def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def incident_grade(request: HttpRequest, number: str) -> HttpResponse:
     incident = get_object_or_404(Incident, number=number)
-    _run(request, actions.override_grade, incident, request.POST.get("scheme", ""),
+    run_action(request, actions.override_grade, incident, request.POST.get("scheme", ""),
          request.POST.get("code", ""), request.POST.get("reason", ""))
     return redirect("incident", number=number)
 
 
 @login_required
 @require_POST
+def incident_mode(request: HttpRequest, number: str) -> HttpResponse:
+    """Declare a downtime mode by hand, or end one department's."""
+    incident = get_object_or_404(Incident, number=number)
+    department = request.POST.get("department", "")
+    if request.POST.get("end"):
+        run_action(request, actions.end_mode, incident, department)
+    else:
+        run_action(request, actions.declare_mode, incident, request.POST.get("mode", ""), [department])
+    return redirect(f"/incidents/{number}#clocks")
+
+
+@login_required
+@require_POST
 def task_ack(request: HttpRequest, task_id: int) -> HttpResponse:
     task = get_object_or_404(DepartmentTask.objects.select_related("incident"), pk=task_id)
-    _run(request, actions.acknowledge_department, task)
+    run_action(request, actions.acknowledge_department, task)
     return redirect("incident", number=task.incident.number)
 
 
@@ -272,7 +289,7 @@ def task_ack(request: HttpRequest, task_id: int) -> HttpResponse:
 @require_POST
 def item_tick(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(ChecklistItem.objects.select_related("task__incident"), pk=item_id)
-    _run(request, actions.tick, item, request.POST.get("done", "1") == "1")
+    run_action(request, actions.tick, item, request.POST.get("done", "1") == "1")
     return redirect(f"/incidents/{item.task.incident.number}#task-{item.task_id}")
 
 
@@ -328,5 +345,5 @@ def plan_transition(request: HttpRequest, version_id: int, action: str) -> HttpR
     fn = {"approve": plan_actions.approve, "publish": plan_actions.publish}.get(action)
     if fn is None:
         return HttpResponse(status=404)
-    _run(request, fn, version)
+    run_action(request, fn, version)
     return redirect(f"/plan?version={version.pk}")

@@ -1,0 +1,125 @@
+"""The pages around a downtime: declaring a mode by hand, the peak-hour prompt, and the
+back-entry worklist (enter, verify, confirm, paper totals, sign-off, import) as plain forms."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.test import Client
+
+from yingji.core import clock
+from yingji.core.actors import CLI
+from yingji.core.models import AuditEntry
+from yingji.incidents import actions
+from yingji.incidents.models import DowntimeMode, Incident, SystemState
+from yingji.notify.models import Message
+from yingji.recovery.models import ManualRecord, Reconciliation
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def client_for(username: str) -> Client:
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert client.login(username=username, password="yingji-demo")
+    return client
+
+
+def outage() -> Incident:
+    return actions.report_fault(CLI, system="HIS", symptom="HIS 全院无法登录", scope="hospital").incident
+
+
+def test_a_lead_declares_paper_mode_for_her_department_only_and_ends_it(demo: Any) -> None:
+    clock.freeze(datetime(2026, 11, 21, 15, 0, tzinfo=SHANGHAI))  # a Saturday afternoon: no peak
+    incident = outage()
+    lead = client_for("cashier-head")
+    page = lead.get(f"/incidents/{incident.number}")
+    assert 'id="declare-mode"' in page.content.decode()
+    lead.post(f"/incidents/{incident.number}/mode", {"department": "cashier", "mode": "manual"})
+    mode = DowntimeMode.objects.get(incident=incident)
+    assert (mode.department, mode.mode, mode.declared_by, mode.ended_at) == ("cashier", "manual", "cashier-head", None)
+    assert SystemState.objects.get(code="HIS").status == SystemState.Status.MANUAL
+    dashboard = client_for("cashier-li").get("/").content.decode()
+    assert 'data-entry="cashier"' in dashboard and "手工登记" in dashboard
+
+    refused = lead.post(f"/incidents/{incident.number}/mode", {"department": "wards", "mode": "manual"}, follow=True)
+    assert "您只能代表本科室操作" in refused.content.decode()
+    assert not DowntimeMode.objects.filter(department="wards").exists()
+    assert not AuditEntry.objects.filter(action="peak.prompted").exists()
+
+    lead.post(f"/incidents/{incident.number}/mode", {"department": "cashier", "end": "1"})
+    assert DowntimeMode.objects.get(incident=incident).ended_at is not None
+    assert SystemState.objects.get(code="HIS").status == SystemState.Status.DOWN
+    assert AuditEntry.objects.filter(action="mode.ended", subject_id=incident.pk).count() == 1
+
+
+def test_at_peak_hours_the_office_is_told_once_to_redeploy_staff(demo: Any) -> None:
+    clock.freeze(datetime(2026, 11, 23, 9, 40, tzinfo=SHANGHAI))  # Monday 9:40
+    incident = outage()
+    actions.declare_mode(CLI, incident, "standalone", ["cashier"])
+    actions.declare_mode(CLI, incident, "manual", ["wards"])
+    prompts = Message.objects.filter(incident=incident, kind=Message.Kind.UPDATE, body__contains="业务高峰期")
+    office = demo.organization.office
+    assert sorted(prompts.values_list("person", flat=True)) == sorted([office.leader, *office.deputies])
+    assert AuditEntry.objects.filter(action="peak.prompted").count() == 1
+
+    clock.freeze(datetime(2026, 11, 23, 11, 0, tzinfo=SHANGHAI))  # the window ends at 11:00
+    later = outage()
+    actions.declare_mode(CLI, later, "manual", ["cashier"])
+    assert not Message.objects.filter(incident=later, body__contains="业务高峰期").exists()
+
+
+def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> None:
+    incident = outage()
+    clerk = client_for("cashier-li")
+    at = (clock.now() - timedelta(minutes=20)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    for serial in ("MZ-1", "MZ-2"):
+        response = clerk.post(f"/incidents/{incident.number}/entry",
+                              {"kind": "charge", "card_no": "620001", "paper_serial": serial, "occurred_at": at,
+                               "amount": "10.00"})
+        assert response.status_code == 302
+    bad = clerk.post(f"/incidents/{incident.number}/entry", {"kind": "charge", "card_no": "620001",
+                                                             "paper_serial": "MZ-3", "occurred_at": at})
+    assert bad.status_code == 400 and 'data-error="amount"' in bad.content.decode()
+
+    upload = clerk.post(f"/incidents/{incident.number}/records/import", {"file": _csv(at)}, follow=True)
+    page = upload.content.decode()
+    assert "已导入 1 条记录，1 处行错误" in page and 'id="rejected"' in page
+    assert ManualRecord.objects.filter(incident=incident).count() == 3
+
+    for step in ("acknowledge", "restore"):
+        actions.perform(CLI, incident, step)
+    worklist = f"/incidents/{incident.number}/records"
+    for record in ManualRecord.objects.filter(incident=incident):
+        entered = clerk.post(f"/records/{record.pk}/enter", {"his_id": f"HIS-{record.pk}", "next": worklist})
+        assert entered.status_code == 302 and entered["Location"] == worklist
+    refused = clerk.post(f"/records/{record.pk}/verify", {"next": worklist}, follow=True)
+    assert "您的角色无权执行此操作" in refused.content.decode()
+
+    lead = client_for("cashier-head")
+    for record in ManualRecord.objects.filter(incident=incident):
+        lead.post(f"/records/{record.pk}/verify")
+        lead.post(f"/records/{record.pk}/confirm")
+    assert set(ManualRecord.objects.filter(incident=incident).values_list("state", flat=True)) == {"confirmed"}
+    lead.post(f"/incidents/{incident.number}/reconciliation/cashier",
+              {"expected_count": "3", "expected_amount": "25.00"})
+    page = lead.get(worklist).content.decode()
+    assert "已平账" in page
+    assert 'data-sign="lead"' in page and 'data-sign="finance"' not in page  # finance is another department
+    lead.post(f"/incidents/{incident.number}/reconciliation/cashier", {"as": "lead"})
+    finance = client_for("finance-head")
+    assert 'data-sign="finance"' in finance.get(worklist).content.decode()
+    finance.post(f"/incidents/{incident.number}/reconciliation/cashier", {"as": "finance"})
+    rec = Reconciliation.objects.get(incident=incident, department="cashier")
+    assert rec.signed_off and (rec.lead_signed_by, rec.finance_signed_by) == ("cashier-head", "finance-head")
+    assert AuditEntry.objects.filter(action="backentry.completed", subject_id=incident.pk).exists()
+
+
+def _csv(at: str) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    body = ("kind,department,card_no,paper_serial,occurred_at,amount\n"
+            f"charge,cashier,620002,MZ-9,{at},5.00\n"
+            f"charge,cashier,620003,MZ-10,{at},abc\n")
+    return SimpleUploadedFile("log.csv", body.encode("utf-8"), content_type="text/csv")
