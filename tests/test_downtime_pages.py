@@ -123,3 +123,36 @@ def _csv(at: str) -> Any:
             f"charge,cashier,620002,MZ-9,{at},5.00\n"
             f"charge,cashier,620003,MZ-10,{at},abc\n")
     return SimpleUploadedFile("log.csv", body.encode("utf-8"), content_type="text/csv")
+
+
+def test_one_click_insurance_network_failure(demo: Any) -> None:
+    """医保网络故障: one click shows the bulletin on every screen, starts the scenario's checklist,
+    pages its duty chain with the insurance centers' numbers, and restore lowers the bulletin."""
+    scenario = demo.scenario("insurance-network")
+    engineer = client_for("eng-duty")
+    dashboard = engineer.get("/").content.decode()
+    assert 'data-scenario="insurance-network"' in dashboard
+
+    response = engineer.post("/scenarios/insurance-network/raise")
+    incident = Incident.objects.get(system="INS")
+    assert response.status_code == 302 and response["Location"] == f"/incidents/{incident.number}"
+    assert incident.tasks.get(scenario="insurance-network").items.count() == len(list(scenario.checklist.items()))
+    chain = Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION)
+    assert chain.exists() and all(m.needs_ack for m in chain)
+    centers = [demo.contact(code) for code in scenario.contacts]
+    assert all(f"{c.name} {c.phone}" in chain.first().body for c in centers)
+    assert not incident.regulatory_reports.exists()  # a network failure owes no report to the authorities
+
+    for page in (client_for("nurse-wang").get("/report"), Client().get("/screen")):
+        assert scenario.bulletin in page.content.decode()
+    board = engineer.get("/").content.decode()
+    assert all(c.phone in board for c in centers)
+
+    again = engineer.post(f"/incidents/{incident.number}/scenario", {"scenario": "insurance-network"}, follow=True)
+    assert "已在执行" in again.content.decode()
+    assert Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION).count() == chain.count()
+
+    for step in ("acknowledge", "restore"):
+        actions.perform(CLI, incident, step)
+    assert scenario.bulletin not in Client().get("/screen").content.decode()
+    assert AuditEntry.objects.filter(action="bulletin.lowered", subject_id=incident.pk).exists()

@@ -27,6 +27,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "department_ack": frozenset({"department_lead", "office"}),
     # Going stand-alone or to paper by hand, before (or instead of) the plan's timers.
     "declare_mode": frozenset({"department_lead", "office", "commander"}),
+    # Starting a scenario plan (医保 failure, power...) and raising or lowering its bulletin.
+    "scenario": frozenset({"engineer", "office", "commander"}),
     "view": EVERYONE,
     "plan_import": frozenset({"admin", "office"}),
     "plan_approve": frozenset({"admin", "commander"}),

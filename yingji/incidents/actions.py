@@ -22,16 +22,17 @@ from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
+from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
-from yingji.plans.schema import SCHEME_ORDER, Plan
+from yingji.plans.schema import SCHEME_ORDER, Plan, Scenario
 from yingji.plans.store import plan_of, published
 from yingji.reviews import regulatory
 from yingji.timers import service as timers
 
 from . import escalation, grading
 from .escalation import record as _log
-from .models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
+from .models import Bulletin, ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
 
 S = Incident.Status
 SCOPE_ORDER = [c.value for c in Incident.Scope]
@@ -421,13 +422,17 @@ def _create_tasks(incident: Incident, plan: Plan, departments: list[str] | str, 
     facts = facts_of(incident, plan, now)
     for scenario in plan.scenarios:
         if any(grading.matches(cond, facts) for cond in scenario.applies_when):
-            task, new = DepartmentTask.objects.get_or_create(
-                incident=incident, department="", scenario=scenario.code, defaults={"name": scenario.name})
-            if new:
-                ChecklistItem.objects.bulk_create(
-                    ChecklistItem(task=task, phase=phase, position=i, text=text)
-                    for phase, i, text in scenario.checklist.items())
+            _scenario_task(incident, scenario)
     return created
+
+
+def _scenario_task(incident: Incident, scenario: Scenario) -> DepartmentTask:
+    task, new = DepartmentTask.objects.get_or_create(
+        incident=incident, department="", scenario=scenario.code, defaults={"name": scenario.name})
+    if new:
+        ChecklistItem.objects.bulk_create(ChecklistItem(task=task, phase=phase, position=i, text=text)
+                                          for phase, i, text in scenario.checklist.items())
+    return task
 
 
 def stand_down(actor: Actor, incident: Incident) -> Incident:
@@ -671,6 +676,62 @@ def end_mode(actor: Actor, incident: Incident, department: str) -> int:
             _set_board(incident)
         _log(actor, "mode.ended", incident, department=department)
     return ended
+
+
+# -- scenario plans and bulletins ------------------------------------------------------------
+
+
+def raise_scenario(actor: Actor, incident: Incident, code: str) -> Bulletin | None:
+    """One action for a scenario plan such as the 医保 network failure: its checklist, its
+    bulletin on every screen, its duty chain paged with the outside contacts to call."""
+    if not allowed(actor, "scenario"):
+        raise Forbidden(_("Your role may not do this."), action="scenario")
+    plan = plan_of(incident.plan_version_id)
+    scenario = plan.scenario(code)
+    if scenario is None:
+        raise BadInput("scenario", _("The plan has no scenario %(code)r.") % {"code": code})
+    with audit.writing():
+        incident = _locked(incident)
+        if not incident.is_open:
+            raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
+                                    % {"action": "scenario", "status": incident.status}, status=incident.status)
+        if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="scenario.raised",
+                                     data__scenario=code).exists():
+            raise InvalidTransition(_("This scenario plan is already running for this incident."), scenario=code)
+        _scenario_task(incident, scenario)
+        bulletin = None
+        if scenario.bulletin:
+            bulletin = Bulletin.objects.create(incident=incident, scenario=code, text=scenario.bulletin,
+                                               raised_at=clock.now(), raised_by=actor_name(actor))
+        people = escalation.on_scenario(incident, plan, scenario)
+        _log(actor, "scenario.raised", incident, scenario=code, bulletin=bulletin is not None, people=people,
+             contacts=scenario.contacts)
+    return bulletin
+
+
+def raise_scenario_for_system(actor: Actor, code: str) -> Incident:
+    """The dashboard's one click: start the scenario on the open incident of its system, or
+    report one first (the scenario names the system, e.g. INS for the 医保 network)."""
+    current = published()
+    scenario = current[1].scenario(code) if current else None
+    systems = [s for cond in (scenario.applies_when if scenario else []) for s in (cond.systems or [])]
+    if scenario is None or not systems:
+        raise BadInput("scenario", _("The plan has no scenario %(code)r.") % {"code": code})
+    incident = (Incident.objects.filter(system__in=systems, status__in=Incident.OPEN).order_by("-reported_at").first()
+                or report_fault(actor, system=systems[0], symptom=scenario.name, scope="hospital").incident)
+    raise_scenario(actor, incident, code)
+    return incident
+
+
+def lower_bulletin(actor: Actor, bulletin: Bulletin) -> Bulletin:
+    if not allowed(actor, "scenario"):
+        raise Forbidden(_("Your role may not do this."), action="scenario")
+    with audit.writing():
+        if Bulletin.objects.filter(pk=bulletin.pk, lowered_at__isnull=True).update(
+                lowered_at=clock.now(), lowered_by=actor_name(actor)):
+            _log(actor, "bulletin.lowered", bulletin.incident, scenario=bulletin.scenario)
+    bulletin.refresh_from_db()
+    return bulletin
 
 
 def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:

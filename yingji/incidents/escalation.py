@@ -23,11 +23,11 @@ from yingji.notify import service as notify
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve
 from yingji.plans.durations import format_duration
-from yingji.plans.schema import Plan
+from yingji.plans.schema import Plan, Scenario
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from .models import DepartmentTask, DowntimeMode, Incident, SystemState
+from .models import Bulletin, DepartmentTask, DowntimeMode, Incident, SystemState
 
 WIDE_SCOPES = ("partial", "hospital")  # a core outage, not one broken workstation
 CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
@@ -154,6 +154,16 @@ def prompt_if_peak(incident: Incident, plan: Plan) -> None:
     record(WORKER, "peak.prompted", incident, people=people)
 
 
+def on_scenario(incident: Incident, plan: Plan, scenario: Scenario) -> list[str]:
+    """Page the scenario's duty chain, with its bulletin and the outside contacts to call."""
+    people = resolve(plan, scenario.notify, clock.now())
+    contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for code in scenario.contacts if (c := plan.contact(code)))
+    notify.enqueue(incident, Message.Kind.ACTIVATION, people, "scenario",
+                   context(incident, plan, scenario=scenario.name, bulletin=scenario.bulletin or "",
+                           lead=scenario.lead or "", contacts=contacts or "-"), needs_ack=True)
+    return people
+
+
 def on_department_acknowledged(actor: Actor | str, task: DepartmentTask) -> None:
     timers.settle(f"task:{task.pk}:ack", by=actor_name(actor))
 
@@ -168,6 +178,8 @@ def on_restored(actor: Actor, incident: Incident, reporters: list[tuple[str, str
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
     timers.settle_incident(incident.pk, ("mode", "dept_ack"), timers.Timer.State.CANCELLED, by=by)
     ended = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
+    if Bulletin.objects.filter(incident=incident, lowered_at__isnull=True).update(lowered_at=now, lowered_by=by):
+        record(actor, "bulletin.lowered", incident, on="restore")
     plan = plan_of(incident.plan_version_id)
     if ended or incident.records.exists():  # type: ignore[attr-defined]  # recovery.ManualRecord
         record(actor, "modes.ended", incident, count=ended)

@@ -214,6 +214,25 @@ class DowntimeMode(models.Model):
         return f"{self.department} {self.mode}"
 
 
+class Bulletin(models.Model):
+    """A notice for patients and staff, such as the 医保网络故障 sign: shown on every page and on
+    the lobby screen until it is lowered or the incident is restored."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="bulletins")
+    scenario = models.CharField(max_length=40)
+    text = models.TextField()
+    raised_at = models.DateTimeField()
+    raised_by = models.CharField(max_length=150)
+    lowered_at = models.DateTimeField(null=True, blank=True)
+    lowered_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["raised_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.scenario}: {self.text[:40]}"
+
+
 class ChecklistItem(models.Model):
     class Phase(models.TextChoices):
         ON_ACTIVATION = "on_activation", _("On activation")

@@ -49,6 +49,8 @@ DEFAULT_TEMPLATES = {
     "restored": (_("[Restored] {system} {number}"), _("{system} was restored at {time}.")),
     "breach": (_("[Deadline missed] {system} {number}"), _("{what} Follow it at {url}")),
     "update": (_("[Update] {system} {number}"), _("{event} Follow it at {url}")),
+    "scenario": (_("[{scenario}] {system} {number}"),
+                 _("{bulletin} {lead}. Call: {contacts}. Acknowledge: {url}")),
 }
 
 

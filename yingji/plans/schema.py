@@ -440,6 +440,9 @@ class Plan(Strict):
     def department(self, code: str) -> Department | None:
         return next((d for d in self.departments if d.code == code), None)
 
+    def scenario(self, code: str) -> Scenario | None:
+        return next((s for s in self.scenarios if s.code == code), None)
+
     def person(self, code: str) -> Person | None:
         return next((p for p in self.people if p.code == code), None)
 

@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from yingji.incidents.models import Bulletin
 from yingji.plans.store import published
 from yingji.timers.service import worker_alive
 
@@ -14,4 +15,5 @@ def yingji(request: HttpRequest) -> dict[str, Any]:
         "worker_down": not worker_alive(),
         "no_plan": current is None,
         "user_role": getattr(request.user, "role", None),
+        "bulletins": list(Bulletin.objects.filter(lowered_at__isnull=True)[:5]),
     }

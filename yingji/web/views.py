@@ -23,7 +23,16 @@ from yingji.core.actors import ANONYMOUS
 from yingji.core.errors import ActionError, BadInput
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
-from yingji.incidents.models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
+from yingji.incidents.models import (
+    Bulletin,
+    ChecklistItem,
+    DepartmentTask,
+    DowntimeMode,
+    Incident,
+    Notice,
+    Report,
+    SystemState,
+)
 from yingji.notify.models import Message
 from yingji.notify.service import message_for_token
 from yingji.plans import actions as plan_actions
@@ -60,10 +69,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "role", "") in ("office", "commander"):
         owed = list(RegulatoryReport.objects.filter(sent_at__isnull=True).select_related("incident")[:20])
     modes = DowntimeMode.objects.filter(ended_at__isnull=True).select_related("incident")
-    departments = {d.code: d.name for d in current[1].departments} if (current := published()) else {}
+    current = published()
+    departments = {d.code: d.name for d in current[1].departments} if current else {}
+    may_scenario = allowed(request.user, "scenario")  # type: ignore[arg-type]
     context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices,
                "owed": owed, "now": clock.now(),
-               "modes": [(departments.get(m.department, m.department), m) for m in modes]}
+               "modes": [(departments.get(m.department, m.department), m) for m in modes],
+               "may_scenario": may_scenario, "raised": _with_contacts(Bulletin.objects.filter(lowered_at__isnull=True)),
+               "one_click": [s for s in current[1].scenarios if any(c.systems for c in s.applies_when)]
+               if current and may_scenario else []}
     template = "web/_board.html" if request.headers.get("HX-Request") else "web/dashboard.html"
     return render(request, template, context)
 
@@ -185,6 +199,8 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "securities": Incident.Security.choices, "now": clock.now(),
         "clocks": _clocks(incident), "modes": _modes(incident, plan),
         "may_declare": allowed(user, "declare_mode") and incident.is_open,
+        "may_scenario": allowed(user, "scenario"), "scenarios": plan.scenarios,
+        "incident_bulletins": _with_contacts(incident.bulletins.all()),  # type: ignore[attr-defined]
         "mode_choices": DowntimeMode.Mode.choices,
         "mode_departments": [d for d in plan.departments
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
@@ -275,6 +291,45 @@ def incident_mode(request: HttpRequest, number: str) -> HttpResponse:
     else:
         run_action(request, actions.declare_mode, incident, request.POST.get("mode", ""), [department])
     return redirect(f"/incidents/{number}#clocks")
+
+
+def _with_contacts(bulletins: Any) -> list[Bulletin]:
+    """Each bulletin with the outside contacts its scenario says to call (name, phone)."""
+    rows = list(bulletins.select_related("incident"))
+    for bulletin in rows:
+        plan = plan_of(bulletin.incident.plan_version_id)
+        scenario = plan.scenario(bulletin.scenario)
+        bulletin.contacts = [c for code in (scenario.contacts if scenario else []) if (c := plan.contact(code))]  # type: ignore[attr-defined]
+    return rows
+
+
+@login_required
+@require_POST
+def scenario_raise(request: HttpRequest, code: str) -> HttpResponse:
+    incident = run_action(request, actions.raise_scenario_for_system, code)
+    return redirect("incident", number=incident.number) if incident else redirect("dashboard")
+
+
+@login_required
+@require_POST
+def incident_scenario(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    run_action(request, actions.raise_scenario, incident, request.POST.get("scenario", ""))
+    return redirect("incident", number=number)
+
+
+@login_required
+@require_POST
+def bulletin_lower(request: HttpRequest, bulletin_id: int) -> HttpResponse:
+    bulletin = get_object_or_404(Bulletin.objects.select_related("incident"), pk=bulletin_id)
+    run_action(request, actions.lower_bulletin, bulletin)
+    return redirect(request.POST.get("next") or "dashboard")
+
+
+def screen(request: HttpRequest) -> HttpResponse:
+    """For the electronic screens in the halls: the bulletins in large type and the system board,
+    refreshed every 30 seconds, no login."""
+    return render(request, "web/screen.html", {"board": _board()})
 
 
 @login_required
