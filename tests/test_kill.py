@@ -50,7 +50,7 @@ def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
         threads = [threading.Thread(target=storm, args=(i,)) for i in range(8)]
         for thread in threads:
             thread.start()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30  # a loaded 2-core CI machine can be slow to reach 300
         while len(acknowledged) < 300 and time.monotonic() < deadline:
             time.sleep(0.05)
         instance.kill()  # SIGKILL mid-storm, the gunicorn master and its workers at once

@@ -3,6 +3,7 @@ from django.urls import include, path
 from yingji.incidents.api import api
 from yingji.oncall import views as oncall_views
 from yingji.recovery import views as recovery_views
+from yingji.reviews import views as review_views
 from yingji.web import views
 
 urlpatterns = [
@@ -18,5 +19,12 @@ urlpatterns = [
     path("incidents/<str:number>/records/import", recovery_views.upload, name="records_import"),
     path("incidents/<str:number>/reconciliation/<str:department>", recovery_views.reconcile, name="reconcile"),
     path("records/<int:record_id>/<str:step>", recovery_views.record_step, name="record_step"),
+    path("incidents/<str:number>/review", review_views.review_page, name="review"),
+    path("incidents/<str:number>/review/save", review_views.review_save, name="review_save"),
+    path("incidents/<str:number>/review.<str:fmt>", review_views.review_download, name="review_download"),
+    path("incidents/<str:number>/corrective", review_views.corrective_add, name="corrective_add"),
+    path("corrective/<int:action_id>/done", review_views.corrective_done, name="corrective_done"),
+    path("regulatory/<int:report_id>", review_views.report_save, name="report_save"),
+    path("regulatory/<int:report_id>.<str:fmt>", review_views.report_download, name="report_download"),
     path("", include("yingji.web.urls")),
 ]

@@ -8,5 +8,5 @@ class ReviewsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers the regulatory deadline handler with the worker.
-        from . import regulatory  # noqa: F401
+        # Registers the regulatory and corrective-action deadline handlers with the worker.
+        from . import actions, regulatory  # noqa: F401

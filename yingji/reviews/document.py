@@ -111,11 +111,9 @@ def _review(incident: Incident, plan: Plan) -> Doc:
          str(r["confirmed"]), str(r["open"]), r["amount_total"], _("yes") if r["signed_off"] else _("no")]
         for r in rows] if rows else [[_("No manual records.")]])
 
-    for heading, text in ((_("Cause"), review.cause), (_("What worked"), review.what_worked),
-                          (_("What did not work"), review.what_failed), (_("Accountability"), review.accountability),
-                          (_("Commendations"), review.commendations), (_("Plan revision"), review.plan_revision)):
-        doc.h(heading)
-        doc.p(text)
+    for name, heading in Review.SECTIONS:
+        doc.h(str(heading))
+        doc.p(getattr(review, name))
     doc.h(_("Corrective actions"))
     actions = list(review.corrective_actions.all()) if review.pk else []
     doc.table([[_("Action"), _("Owner"), _("Due"), _("Status")]] + [

@@ -11,6 +11,10 @@ from yingji.incidents.models import Incident
 class Review(models.Model):
     """The information center's written review; impact and timeline are computed, not typed."""
 
+    SECTIONS = (("cause", _("Cause")), ("what_worked", _("What worked")), ("what_failed", _("What did not work")),
+                ("accountability", _("Accountability")), ("commendations", _("Commendations")),
+                ("plan_revision", _("Plan revision")))
+
     incident = models.OneToOneField(Incident, on_delete=models.PROTECT, related_name="review")
     cause = models.TextField(blank=True)
     what_worked = models.TextField(blank=True)
@@ -31,6 +35,8 @@ class CorrectiveAction(models.Model):
     owner = models.CharField(max_length=40, help_text="person code from the plan")
     due_date = models.DateField()
     done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.CharField(max_length=150, blank=True)
+    created_by = models.CharField(max_length=150, blank=True)
 
     class Meta:
         ordering = ["due_date", "id"]

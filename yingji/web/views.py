@@ -39,7 +39,7 @@ from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER
 from yingji.plans.store import plan_of, published
-from yingji.reviews.models import RegulatoryReport
+from yingji.reviews.models import CorrectiveAction, RegulatoryReport
 from yingji.timers.service import worker_alive
 
 from .timeline import describe, grade_reason
@@ -65,15 +65,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         notices = list(Notice.objects.filter(user=request.user, read_at__isnull=True)
                        .select_related("incident")[:10])
-    owed = []
+    owed, corrective = [], []
     if getattr(request.user, "role", "") in ("office", "commander"):
         owed = list(RegulatoryReport.objects.filter(sent_at__isnull=True).select_related("incident")[:20])
+        corrective = list(CorrectiveAction.objects.filter(done_at__isnull=True).select_related("review__incident")[:20])
     modes = DowntimeMode.objects.filter(ended_at__isnull=True).select_related("incident")
     current = published()
     departments = {d.code: d.name for d in current[1].departments} if current else {}
     may_scenario = allowed(request.user, "scenario")  # type: ignore[arg-type]
     context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices,
-               "owed": owed, "now": clock.now(),
+               "owed": owed, "corrective": corrective, "now": clock.now(),
+               "today": clock.now().astimezone(current[1].hospital.zone() if current else None).date(),
                "modes": [(departments.get(m.department, m.department), m) for m in modes],
                "may_scenario": may_scenario, "raised": _with_contacts(Bulletin.objects.filter(lowered_at__isnull=True)),
                "one_click": [s for s in current[1].scenarios if any(c.systems for c in s.applies_when)]
