@@ -105,6 +105,21 @@ def test_a_cac_report_is_drafted_sent_in_part_and_downloaded(demo: Any) -> None:
     actions.override_grade(CLI, Incident.objects.get(pk=incident.pk), "national_grade", "relatively_major", "较大")
     cac = RegulatoryReport.objects.get(incident=incident, kind="cac")
     office = client_for("info-director")
+
+    # Evidence is logged on the incident page as it is kept; a malformed hash is refused.
+    engineer = client_for("eng-duty")
+    assert 'id="evidence-form"' in engineer.get(f"/incidents/{incident.number}").content.decode()
+    digest = "ab" * 32
+    engineer.post(f"/incidents/{incident.number}/evidence", {"kind": "image", "what": "HIS 数据库服务器磁盘镜像",
+                                                             "location": "信息中心保险柜 2 号盘", "sha256": digest})
+    refused = engineer.post(f"/incidents/{incident.number}/evidence", {"kind": "log", "what": "防火墙日志",
+                                                                       "sha256": "xyz"}, follow=True)
+    assert "64" in refused.content.decode()
+    assert list(incident.evidence.values_list("kind", "sha256")) == [("image", digest)]  # type: ignore[attr-defined]
+    police = RegulatoryReport.objects.get(incident=incident, kind="police")
+    cells = [c.text for t in docx.Document(io.BytesIO(office.get(f"/regulatory/{police.pk}.docx").content)).tables
+             for row in t.rows for c in row.cells]
+    assert digest in cells and "信息中心保险柜 2 号盘" in cells
     page = office.get(f"/incidents/{incident.number}/review").content.decode()
     assert f'id="report-{cac.pk}"' in page and demo.hospital.name in page  # item 1 is pre-filled
 

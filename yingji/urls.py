@@ -22,6 +22,7 @@ urlpatterns = [
     path("incidents/<str:number>/review", review_views.review_page, name="review"),
     path("incidents/<str:number>/review/save", review_views.review_save, name="review_save"),
     path("incidents/<str:number>/review.<str:fmt>", review_views.review_download, name="review_download"),
+    path("incidents/<str:number>/evidence", review_views.evidence_add, name="evidence_add"),
     path("incidents/<str:number>/corrective", review_views.corrective_add, name="corrective_add"),
     path("corrective/<int:action_id>/done", review_views.corrective_done, name="corrective_done"),
     path("regulatory/<int:report_id>", review_views.report_save, name="report_save"),

@@ -7,6 +7,7 @@ is a `corrective` timer: if the day ends with the action open, its owner and the
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from .models import CorrectiveAction, RegulatoryReport, Review
+from .models import CorrectiveAction, Evidence, RegulatoryReport, Review
 from .regulatory import ITEMS
 
 TEXT_FIELDS = tuple(field for field, _label in Review.SECTIONS)
@@ -111,6 +112,27 @@ def save_report_draft(actor: Actor, report: RegulatoryReport, content: dict[str,
         audit.append(actor_name(actor), "regulatory.drafted", "incident", report.incident_id,
                      {"report": report.pk, "kind": report.kind})
     return report
+
+
+def preserve_evidence(actor: Actor, incident: Incident, kind: str, what: str, location: str = "",
+                      sha256: str = "") -> Evidence:
+    """Log what was kept, where, and its hash, the moment it is kept."""
+    _check(actor, "evidence")
+    if kind not in Evidence.Kind.values:
+        raise BadInput("kind", _("Must be one of: %(choices)s.") % {"choices": ", ".join(Evidence.Kind.values)})
+    if not what.strip():
+        raise BadInput("what", _("This field is required."))
+    digest = sha256.strip().lower()
+    if digest and not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise BadInput("sha256", _("A SHA-256 is 64 hexadecimal characters (sha256sum prints it)."))
+    with audit.writing():
+        item = Evidence.objects.create(incident=incident, kind=kind, what=what.strip()[:300],
+                                       location=location.strip()[:300], sha256=digest, collected_at=clock.now(),
+                                       collected_by=actor_name(actor))
+        audit.append(actor_name(actor), "evidence.preserved", "incident", incident.pk,
+                     {"evidence": item.pk, "kind": kind, "what": item.what, "location": item.location,
+                      "sha256": digest})
+    return item
 
 
 @timers.handler("corrective")

@@ -23,7 +23,7 @@ from yingji.recovery.models import ManualRecord
 from yingji.recovery.reconciliation import reconciliation
 from yingji.web.timeline import describe
 
-from .models import RegulatoryReport, Review
+from .models import Evidence, RegulatoryReport, Review
 from .regulatory import ITEMS
 
 # Debian's fonts-wqy-microhei; embedded, so the PDF renders on a machine without Chinese fonts.
@@ -119,6 +119,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
     doc.table([[_("Action"), _("Owner"), _("Due"), _("Status")]] + [
         [a.text, (p.name if (p := plan.person(a.owner)) else a.owner), a.due_date.isoformat(),
          _("done") if a.done_at else _("open")] for a in actions] if actions else [[_("None recorded.")]])
+    _evidence(doc, plan, incident)
     reports = RegulatoryReport.objects.filter(incident=incident)
     if reports:
         doc.h(_("Reports to authorities"))
@@ -141,7 +142,19 @@ def regulatory_doc(report: RegulatoryReport) -> Doc:
         for key, label in ITEMS[RegulatoryReport.Kind(report.kind)]:
             doc.h(str(label))
             doc.p(str(report.content.get(key, "")))
+        if report.kind != RegulatoryReport.Kind.PIPL:
+            _evidence(doc, plan, incident)
         return doc
+
+
+def _evidence(doc: Doc, plan: Plan, incident: Incident) -> None:
+    """The evidence log, when there is one: what, where it is kept, its SHA-256, who and when."""
+    rows = Evidence.objects.filter(incident=incident)
+    if rows:
+        doc.h(_("Evidence preserved"))
+        doc.table([[_("Time"), _("What"), _("Kept at"), "SHA-256", _("Who")]] + [
+            [_local(plan, e.collected_at), f"{Evidence.Kind(e.kind).label}: {e.what}", e.location or "-",
+             e.sha256 or "-", e.collected_by] for e in rows])
 
 
 # -- writers ----------------------------------------------------------------------------------

@@ -74,3 +74,31 @@ class RegulatoryReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.kind}"
+
+
+class Evidence(models.Model):
+    """What was preserved of a security incident (logs, disk images, samples) and where, with its
+    hash, and whether the scene was protected: what the police and the CAC report (Art. 7 item 7)
+    ask, and what 等保 calls "collect evidence, record the process"."""
+
+    class Kind(models.TextChoices):
+        SCENE = "scene", _("Scene protected (nothing wiped or reinstalled)")
+        LOG = "log", _("Logs")
+        IMAGE = "image", _("Disk or memory image")
+        SAMPLE = "sample", _("Malware sample or ransom note")
+        SCREENSHOT = "screenshot", _("Screenshots or photos")
+        OTHER = "other", _("Other")
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    what = models.CharField(max_length=300)
+    location = models.CharField(max_length=300, blank=True, help_text="where it is kept")
+    sha256 = models.CharField(max_length=64, blank=True)
+    collected_at = models.DateTimeField()
+    collected_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["collected_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.what[:40]}"

@@ -94,6 +94,15 @@ def report_save(request: HttpRequest, report_id: int) -> HttpResponse:
     return _back(report.incident, f"#report-{report.pk}")
 
 
+@login_required
+@require_POST
+def evidence_add(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    run_action(request, actions.preserve_evidence, incident, request.POST.get("kind", ""),
+               request.POST.get("what", ""), request.POST.get("location", ""), request.POST.get("sha256", ""))
+    return redirect(f"/incidents/{incident.number}#evidence")
+
+
 def _download(doc: Doc, incident: Incident, fmt: str, name: str) -> HttpResponse:
     if fmt not in CONTENT_TYPES:
         return HttpResponse(status=404)

@@ -39,7 +39,7 @@ from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER
 from yingji.plans.store import plan_of, published
-from yingji.reviews.models import CorrectiveAction, RegulatoryReport
+from yingji.reviews.models import CorrectiveAction, Evidence, RegulatoryReport
 from yingji.timers.service import worker_alive
 
 from .timeline import describe, grade_reason
@@ -203,6 +203,9 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "may_declare": allowed(user, "declare_mode") and incident.is_open,
         "may_scenario": allowed(user, "scenario"), "scenarios": plan.scenarios,
         "incident_bulletins": _with_contacts(incident.bulletins.all()),  # type: ignore[attr-defined]
+        "security": incident.security != Incident.Security.NONE or incident.cause == Incident.Cause.SECURITY,
+        "evidence": incident.evidence.all(),  # type: ignore[attr-defined]
+        "may_evidence": allowed(user, "evidence"), "evidence_kinds": Evidence.Kind.choices,
         "mode_choices": DowntimeMode.Mode.choices,
         "mode_departments": [d for d in plan.departments
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
