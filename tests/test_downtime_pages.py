@@ -15,7 +15,11 @@ from yingji.core.models import AuditEntry
 from yingji.incidents import actions
 from yingji.incidents.models import DowntimeMode, Incident, SystemState
 from yingji.notify.models import Message
+from yingji.plans.store import plan_of
+from yingji.recovery import actions as recovery_actions
 from yingji.recovery.models import ManualRecord, Reconciliation
+from yingji.reviews import actions as review_actions
+from yingji.web.timeline import QUIET, describe
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -94,6 +98,8 @@ def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> No
     for record in ManualRecord.objects.filter(incident=incident):
         entered = clerk.post(f"/records/{record.pk}/enter", {"his_id": f"HIS-{record.pk}", "next": worklist})
         assert entered.status_code == 302 and entered["Location"] == worklist
+    elsewhere = clerk.post(f"/records/{record.pk}/verify", {"next": "https://evil.example/"})
+    assert elsewhere["Location"] == worklist  # `next` only ever leads back into this site
     refused = clerk.post(f"/records/{record.pk}/verify", {"next": worklist}, follow=True)
     assert "您的角色无权执行此操作" in refused.content.decode()
 
@@ -156,3 +162,26 @@ def test_one_click_insurance_network_failure(demo: Any) -> None:
         actions.perform(CLI, incident, step)
     assert scenario.bulletin not in Client().get("/screen").content.decode()
     assert AuditEntry.objects.filter(action="bulletin.lowered", subject_id=incident.pk).exists()
+
+
+def test_every_step_of_a_downtime_reads_as_a_sentence_on_the_timeline(demo: Any) -> None:
+    """The incident timeline never shows a raw action code for what these pages do."""
+    incident = outage()
+    actions.declare_mode(CLI, incident, "manual", ["cashier"])
+    actions.end_mode(CLI, incident, "cashier")
+    actions.raise_scenario(CLI, incident, "insurance-network")
+    review_actions.preserve_evidence(CLI, incident, "log", "防火墙日志", "日志服务器")
+    at = (clock.now() - timedelta(minutes=5)).isoformat()
+    recovery_actions.add_record(CLI, incident, {"kind": "charge", "department": "cashier", "card_no": "1",
+                                                "paper_serial": "S-1", "occurred_at": at, "amount": "1.00"})
+    recovery_actions.set_expected(CLI, incident, "cashier", 1, None)
+    for step in ("acknowledge", "restore"):
+        actions.perform(CLI, incident, step)
+    review_actions.save_review(CLI, incident, cause="交换机")
+    done = review_actions.add_corrective_action(CLI, incident, "更换", "eng-net", clock.now().date())
+    review_actions.finish_corrective_action(CLI, done)
+    plan = plan_of(incident.plan_version_id)
+    entries = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).exclude(action__in=QUIET)
+    assert [e.action for e in entries if describe(e, plan).text == e.action] == []
+    assert {"mode.ended", "scenario.raised", "bulletin.lowered", "evidence.preserved", "reconciliation.expected",
+            "review.saved", "corrective.added", "corrective.done"} <= {e.action for e in entries}

@@ -27,7 +27,7 @@ from yingji.core import clock
 from yingji.core.errors import ActionError, BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of
-from yingji.web.views import run_action
+from yingji.web.views import back_to, run_action
 
 from . import actions
 from .models import ManualRecord
@@ -133,7 +133,7 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
 
 
 def _back(request: HttpRequest, incident: Incident) -> HttpResponse:
-    return redirect(request.POST.get("next") or f"/incidents/{incident.number}/records")
+    return back_to(request, f"/incidents/{incident.number}/records")
 
 
 @login_required

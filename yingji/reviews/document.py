@@ -21,7 +21,7 @@ from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.recovery.models import ManualRecord
 from yingji.recovery.reconciliation import reconciliation
-from yingji.web.timeline import describe
+from yingji.web.timeline import QUIET, describe
 
 from .models import Evidence, RegulatoryReport, Review
 from .regulatory import ITEMS
@@ -30,9 +30,6 @@ from .regulatory import ITEMS
 CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 # Per-record entries would drown the review; the import and reconciliation lines summarize them.
-QUIET = {"record.added", "incident.loop_closed"}
-
-
 @dataclass
 class Doc:
     title: str

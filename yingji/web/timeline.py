@@ -15,6 +15,9 @@ from yingji.core.models import AuditEntry
 from yingji.incidents.models import Report
 from yingji.plans.schema import Plan
 
+# Left out of an incident's timeline: one line per paper slip would bury the story.
+QUIET = {"record.added", "incident.loop_closed"}
+
 
 @dataclass
 class Line:
@@ -67,6 +70,11 @@ def _names(data: dict, plan: Plan | None) -> dict:
     return out
 
 
+def _scenario(data: dict, plan: Plan | None) -> str:
+    found = plan.scenario(data.get("scenario", "")) if plan else None
+    return found.name if found else str(data.get("scenario"))
+
+
 def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
     d = _names(entry.data, plan)
     texts = {
@@ -106,10 +114,20 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "peak.prompted": lambda: _("Peak hours: the office was asked to redeploy staff"),
         "records.imported": lambda: _("Manual records imported from %(file)s: %(accepted)s accepted, "
                                       "%(rejected)s rejected") % d,
+        "reconciliation.expected": lambda: _("%(department)s paper log: %(expected_count)s slips, %(amount)s") % {
+            **d, "amount": d.get("expected_amount") or "-"},
         "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,
         "backentry.completed": lambda: _("Back-entry completed and signed off"),
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
+        "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
+        "scenario.raised": lambda: _("Scenario plan started: %(scenario)s") % {"scenario": _scenario(d, plan)},
+        "bulletin.lowered": lambda: _("Bulletin lowered"),
+        "evidence.preserved": lambda: _("Evidence preserved: %(what)s (%(location)s)") % {
+            **d, "location": d.get("location") or "-"},
+        "review.saved": lambda: _("Review edited"),
+        "corrective.added": lambda: _("Corrective action added (owner %(owner)s, due %(due)s)") % d,
+        "corrective.done": lambda: _("Corrective action done"),
     }
     make = texts.get(entry.action)
     text = make() if make else entry.action

@@ -13,6 +13,7 @@ from django.core.signing import BadSignature, SignatureExpired
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -42,7 +43,7 @@ from yingji.plans.store import plan_of, published
 from yingji.reviews.models import CorrectiveAction, Evidence, RegulatoryReport
 from yingji.timers.service import worker_alive
 
-from .timeline import describe, grade_reason
+from .timeline import QUIET, describe, grade_reason
 
 BUTTONS = tuple(a for a in actions.LIFECYCLE if a != "cancel")  # cancel has its own form (needs a reason)
 
@@ -168,7 +169,8 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 def incident_page(request: HttpRequest, number: str) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.select_related("plan_version", "merged_into"), number=number)
     plan = plan_of(incident.plan_version_id)
-    entries = list(AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).order_by("id"))
+    entries = list(AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk)
+                   .exclude(action__in=QUIET).order_by("id"))
     grade_reasons: dict[str, dict[str, Any]] = {}
     for entry in entries:
         if entry.action == "incident.graded":
@@ -242,6 +244,13 @@ def _may_act_for(user: Any, task: DepartmentTask) -> bool:
     if not allowed(user, "tick"):
         return False
     return user.role != "department_lead" or user.department == task.department
+
+
+def back_to(request: HttpRequest, default: str) -> HttpResponse:
+    """Redirect to the form's `next` when it is a page of this site, else to `default`."""
+    target = request.POST.get("next", "")
+    safe = target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return redirect(target if safe else default)
 
 
 def run_action(request: HttpRequest, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -328,7 +337,7 @@ def incident_scenario(request: HttpRequest, number: str) -> HttpResponse:
 def bulletin_lower(request: HttpRequest, bulletin_id: int) -> HttpResponse:
     bulletin = get_object_or_404(Bulletin.objects.select_related("incident"), pk=bulletin_id)
     run_action(request, actions.lower_bulletin, bulletin)
-    return redirect(request.POST.get("next") or "dashboard")
+    return back_to(request, "/")
 
 
 def screen(request: HttpRequest) -> HttpResponse:
