@@ -78,10 +78,10 @@ def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> No
     incident = outage()
     clerk = client_for("cashier-li")
     at = (clock.now() - timedelta(minutes=20)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    for serial in ("MZ-1", "MZ-2"):
+    for serial, insurance in (("MZ-1", "employee"), ("MZ-2", "")):
         response = clerk.post(f"/incidents/{incident.number}/entry",
                               {"kind": "charge", "card_no": "620001", "paper_serial": serial, "occurred_at": at,
-                               "amount": "10.00"})
+                               "amount": "10.00", "insurance": insurance})
         assert response.status_code == 302
     bad = clerk.post(f"/incidents/{incident.number}/entry", {"kind": "charge", "card_no": "620001",
                                                              "paper_serial": "MZ-3", "occurred_at": at})
@@ -108,6 +108,9 @@ def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> No
         lead.post(f"/records/{record.pk}/verify")
         lead.post(f"/records/{record.pk}/confirm")
     assert set(ManualRecord.objects.filter(incident=incident).values_list("state", flat=True)) == {"confirmed"}
+    assert 'data-unsettled="1"' in lead.get(worklist).content.decode()  # the 医保 backlog
+    lead.post(f"/records/{ManualRecord.objects.get(paper_serial='MZ-1').pk}/settle")
+    assert ManualRecord.objects.get(paper_serial="MZ-1").insurance_state == "resettled"
     lead.post(f"/incidents/{incident.number}/reconciliation/cashier",
               {"expected_count": "3", "expected_amount": "25.00"})
     page = lead.get(worklist).content.decode()
