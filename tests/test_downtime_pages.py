@@ -3,6 +3,7 @@ back-entry worklist (enter, verify, confirm, paper totals, sign-off, import) as 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -188,3 +189,21 @@ def test_every_step_of_a_downtime_reads_as_a_sentence_on_the_timeline(demo: Any)
     assert [e.action for e in entries if describe(e, plan).text == e.action] == []
     assert {"mode.ended", "scenario.raised", "bulletin.lowered", "evidence.preserved", "reconciliation.expected",
             "review.saved", "corrective.added", "corrective.done"} <= {e.action for e in entries}
+
+
+def test_the_department_checklists_mark_the_phase_that_is_due_now(demo: Any) -> None:
+    clock.freeze(datetime(2026, 11, 21, 15, 0, tzinfo=SHANGHAI))
+    incident = outage()
+    actions.perform(CLI, incident, "acknowledge")
+    actions.activate(CLI, Incident.objects.get(pk=incident.pk))
+    lead = client_for("cashier-head")
+
+    def now_marked() -> list[str]:
+        page = lead.get(f"/incidents/{incident.number}").content.decode()
+        return re.findall(r'data-phase="(\w+)">[^<]*</strong> <span class="pill activated">现在</span>', page)
+
+    assert set(now_marked()) == {"on_activation"}
+    actions.declare_mode(CLI, incident, "manual", ["cashier"])
+    assert set(now_marked()) == {"during"}
+    actions.perform(CLI, Incident.objects.get(pk=incident.pk), "restore")
+    assert set(now_marked()) == {"after_recovery"}

@@ -201,7 +201,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "activation": plan.activation_for(incident.activation_level or incident.response_level),
         "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
         "securities": Incident.Security.choices, "now": clock.now(),
-        "clocks": _clocks(incident), "modes": _modes(incident, plan),
+        "clocks": _clocks(incident), "modes": _modes(incident, plan), "current_phase": _phase(incident),
         "may_declare": allowed(user, "declare_mode") and incident.is_open,
         "may_scenario": allowed(user, "scenario"), "scenarios": plan.scenarios,
         "incident_bulletins": _with_contacts(incident.bulletins.all()),  # type: ignore[attr-defined]
@@ -230,6 +230,16 @@ def _clocks(incident: Incident) -> list[Any]:
     for row in rows:
         row.label = CLOCK_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
     return rows
+
+
+def _phase(incident: Incident) -> str:
+    """Which part of the department checklists is due now: after recovery once restored, during
+    downtime once a department works in a downtime mode, else on activation."""
+    if incident.restored_at:
+        return ChecklistItem.Phase.AFTER_RECOVERY
+    if incident.modes.exists():  # type: ignore[attr-defined]
+        return ChecklistItem.Phase.DURING
+    return ChecklistItem.Phase.ON_ACTIVATION
 
 
 def _modes(incident: Incident, plan: Any) -> list[Any]:
