@@ -84,7 +84,7 @@ def entry(request: HttpRequest, number: str) -> HttpResponse:
                 return redirect(f"{request.path}?department={department}")
         except BadInput as exc:
             errors[exc.field] = exc.message
-            focus = exc.field if exc.field in FORM_FIELDS else "kind"
+            focus = exc.field if exc.field in (*FORM_FIELDS, "department") else "kind"
         except ActionError as exc:
             errors["form"] = exc.message
     recent = ManualRecord.objects.filter(incident=incident, department=department).order_by("-id")[:10]

@@ -11,8 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.signing import BadSignature, SignatureExpired
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +36,7 @@ from yingji.incidents.models import (
     Report,
     SystemState,
 )
-from yingji.notify.models import Message
+from yingji.notify.models import Delivery, Message
 from yingji.notify.service import message_for_token
 from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
@@ -211,7 +213,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "mode_choices": DowntimeMode.Mode.choices,
         "mode_departments": [d for d in plan.departments
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
-        "notifications": incident.messages.prefetch_related("deliveries").order_by("-id")[:100],
+        "notifications": _notifications(incident), "no_channel": _("no channel"), "waiting": _("waiting"),
     }
     template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
     return render(request, template, context)
@@ -230,6 +232,22 @@ def _clocks(incident: Incident) -> list[Any]:
     for row in rows:
         row.label = CLOCK_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
     return rows
+
+
+def _notifications(incident: Incident) -> list[dict[str, Any]]:
+    """The incident's pages and notices as plain rows. Rendering 50+ messages' model fields and
+    lazy labels through the template engine was half the incident page's time."""
+    kinds = {value: str(label) for value, label in Message.Kind.choices}
+    states = {value: str(label) for value, label in Delivery.State.choices}
+    css: dict[str, str] = {Delivery.State.SENT: "restored", Delivery.State.FAILED: "reported"}
+    deliveries = Prefetch("deliveries", queryset=Delivery.objects.only("message_id", "channel", "state", "last_error"))
+    messages = (incident.messages.only("incident_id", "created_at", "kind", "name", "acked_at",  # type: ignore[attr-defined]
+                                       "acked_via", "needs_ack").prefetch_related(deliveries).order_by("-id")[:100])
+    return [{"time": timezone.localtime(m.created_at).strftime("%H:%M:%S"), "kind": kinds.get(m.kind, m.kind),
+             "name": m.name, "waiting": m.needs_ack,
+             "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({m.acked_via})" if m.acked_at else "",
+             "deliveries": [{"channel": d.channel, "state": states.get(d.state, d.state), "css": css.get(d.state, ""),
+                             "error": d.last_error} for d in m.deliveries.all()]} for m in messages]
 
 
 def _phase(incident: Incident) -> str:
