@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.test import Client
 
 from yingji.core import clock
 from yingji.core.actors import CLI
+from yingji.core.errors import InvalidTransition
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
 from yingji.incidents.models import DowntimeMode, Incident, SystemState
@@ -207,3 +209,15 @@ def test_the_department_checklists_mark_the_phase_that_is_due_now(demo: Any) -> 
     assert set(now_marked()) == {"during"}
     actions.perform(CLI, Incident.objects.get(pk=incident.pk), "restore")
     assert set(now_marked()) == {"after_recovery"}
+
+
+def test_an_ended_incident_takes_no_new_mode_or_scenario(demo: Any) -> None:
+    incident = outage()
+    for step in ("acknowledge", "restore"):
+        actions.perform(CLI, incident, step)
+    with pytest.raises(InvalidTransition):
+        actions.declare_mode(CLI, incident, "manual", ["cashier"])
+    with pytest.raises(InvalidTransition):
+        actions.raise_scenario(CLI, incident, "insurance-network")
+    assert not DowntimeMode.objects.filter(incident=incident).exists()
+    assert not incident.bulletins.exists()  # type: ignore[attr-defined]

@@ -99,6 +99,15 @@ def _locked(incident: Incident) -> Incident:
     return Incident.objects.get(pk=incident.pk)
 
 
+def _locked_open(incident: Incident, action: str) -> Incident:
+    """Re-read under the write lock; only an open incident can take `action`."""
+    incident = _locked(incident)
+    if not incident.is_open:
+        raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
+                                % {"action": action, "status": incident.status}, status=incident.status)
+    return incident
+
+
 # -- grading ------------------------------------------------------------------------------
 
 
@@ -653,10 +662,7 @@ def declare_mode(actor: Actor, incident: Incident, mode: str, departments: list[
     if mode not in DowntimeMode.Mode.values:
         raise BadInput("mode", _("Must be one of: %(choices)s.") % {"choices": ", ".join(DowntimeMode.Mode.values)})
     with audit.writing():
-        incident = _locked(incident)
-        if not incident.is_open:
-            raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
-                                    % {"action": "declare_mode", "status": incident.status}, status=incident.status)
+        incident = _locked_open(incident, "declare_mode")
         return escalation.declare_mode(actor, incident, plan, mode, departments, clock.now())
 
 
@@ -691,10 +697,7 @@ def raise_scenario(actor: Actor, incident: Incident, code: str) -> Bulletin | No
     if scenario is None:
         raise BadInput("scenario", _("The plan has no scenario %(code)r.") % {"code": code})
     with audit.writing():
-        incident = _locked(incident)
-        if not incident.is_open:
-            raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
-                                    % {"action": "scenario", "status": incident.status}, status=incident.status)
+        incident = _locked_open(incident, "scenario")
         if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="scenario.raised",
                                      data__scenario=code).exists():
             raise InvalidTransition(_("This scenario plan is already running for this incident."), scenario=code)
