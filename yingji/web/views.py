@@ -187,23 +187,20 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
                        "override": incident.grade_overrides.get(scheme_name),
                        "reason": grade_reasons.get(scheme_name), "choices": scheme.grades,
                        "reason_text": grade_reason(grade_reasons[scheme_name]) if scheme_name in grade_reasons else ""})
-    tasks = list(incident.tasks.prefetch_related("items"))
     user: Any = request.user
-    for task in tasks:
-        task.may_act = _may_act_for(user, task)  # type: ignore[attr-defined]
     context = {
         "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
-        "timeline": [describe(e, plan) for e in entries], "tasks": tasks,
+        "timeline": [describe(e, plan) for e in entries], "tasks": _checklists(incident, user),
         "buttons": [a for a in BUTTONS if actions.may(user, incident, a)],
         "may_cancel": actions.may(user, incident, "cancel"),
         "may_edit": allowed(user, "update_facts") and incident.status not in Incident.ENDED,
         "may_override": allowed(user, "override_grade"),
-        "reports": incident.reports.all()[:20],
+        "reports": _reports(incident),
         "treatment": plan.treatment_for(incident.fault_class),
         "activation": plan.activation_for(incident.activation_level or incident.response_level),
         "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
         "securities": Incident.Security.choices, "now": clock.now(),
-        "clocks": _clocks(incident), "modes": _modes(incident, plan), "current_phase": _phase(incident),
+        "clocks": _clocks(incident), "modes": _modes(incident, plan),
         "may_declare": allowed(user, "declare_mode") and incident.is_open,
         "may_scenario": allowed(user, "scenario"), "scenarios": plan.scenarios,
         "incident_bulletins": _with_contacts(incident.bulletins.all()),  # type: ignore[attr-defined]
@@ -231,6 +228,43 @@ def _clocks(incident: Incident) -> list[Any]:
     rows = list(incident.timers.order_by("due_at", "id"))
     for row in rows:
         row.label = CLOCK_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
+    return rows
+
+
+def _reports(incident: Incident) -> list[tuple[str, ...]]:
+    """The first 20 reports as plain rows (number, time, where, who, channel, symptom)."""
+    channels = {value: str(label) for value, label in Report.Channel.choices}
+    rows = incident.reports.values_list(  # type: ignore[attr-defined]
+        "number", "reported_at", "location", "reporter_name", "phone", "channel", "symptom")[:20]
+    return [(number, f"{timezone.localtime(at):%H:%M:%S}", location, f"{name} {phone}".strip(),
+             channels.get(channel, channel), symptom) for number, at, location, name, phone, channel, symptom in rows]
+
+
+def _checklists(incident: Incident, user: Any) -> list[dict[str, Any]]:
+    """Each department's (and scenario's) checklist by phase, as plain rows for the template,
+    with the phase due now marked. Like the notifications, built here because dozens of items
+    through model fields, lazy labels and per-item tags were the page's largest cost."""
+    now = _phase(incident)
+    labels = {value: str(label) for value, label in ChecklistItem.Phase.choices}
+    rows = []
+    for task in incident.tasks.prefetch_related("items"):  # type: ignore[attr-defined]
+        phases: dict[str, list[dict[str, Any]]] = {}
+        for item in task.items.all():
+            phases.setdefault(item.phase, []).append({
+                "pk": item.pk, "text": item.text, "done": item.done_at is not None,
+                "who": f"{item.done_by} {timezone.localtime(item.done_at):%H:%M}" if item.done_at else ""})
+        if task.acknowledged_at:
+            ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(task.acknowledged_at):%H:%M}",
+                                                       "by": task.acknowledged_by}
+        elif task.department:
+            ack = _("not acknowledged (due %(t)s)") % {"t": f"{timezone.localtime(task.ack_due_at):%H:%M}"}
+        else:
+            ack = ""
+        rows.append({"pk": task.pk, "unit": task.department or task.scenario, "department": task.department,
+                     "name": task.name, "ack": ack, "acknowledged": task.acknowledged_at is not None,
+                     "may_act": _may_act_for(user, task),
+                     "phases": [{"code": code, "label": labels.get(code, code), "now": code == now, "items": items}
+                                for code, items in phases.items()]})
     return rows
 
 
