@@ -99,6 +99,9 @@ def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> No
         actions.perform(CLI, incident, step)
     worklist = f"/incidents/{incident.number}/records"
     for record in ManualRecord.objects.filter(incident=incident):
+        page = clerk.get(worklist).content.decode()
+        row = page.split(f'data-record="{record.pk}"')[1].split("data-record=")[0]
+        assert page.count(" autofocus") == 1 and " autofocus" in row  # the cursor waits in this row's HIS id box
         entered = clerk.post(f"/records/{record.pk}/enter", {"his_id": f"HIS-{record.pk}", "next": worklist})
         assert entered.status_code == 302 and entered["Location"] == worklist
     elsewhere = clerk.post(f"/records/{record.pk}/verify", {"next": "https://evil.example/"})

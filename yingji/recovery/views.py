@@ -115,9 +115,13 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
         rows = rows.filter(state=state)
     page = Paginator(rows.order_by("department", "occurred_at", "id"), 50).get_page(request.GET.get("page"))
     names = {d.code: d.name for d in plan.departments}
+    focused = False
     for record in page:
         record.steps = actions.allowed_steps(record)  # type: ignore[attr-defined]
         record.department_name = names.get(record.department, record.department)  # type: ignore[attr-defined]
+        # The cursor waits in the first HIS id box: type the id, Enter, and it moves to the next.
+        record.focus = not focused and "enter" in record.steps  # type: ignore[attr-defined]
+        focused = focused or record.focus  # type: ignore[attr-defined]
     finance = plan.recovery.finance_department
     may_reconcile = allowed(request.user, "reconcile")  # type: ignore[arg-type]
     balances = [{**row, "name": names.get(row["department"], row["department"]),
