@@ -224,3 +224,22 @@ def test_an_ended_incident_takes_no_new_mode_or_scenario(demo: Any) -> None:
         actions.raise_scenario(CLI, incident, "insurance-network")
     assert not DowntimeMode.objects.filter(incident=incident).exists()
     assert not incident.bulletins.exists()  # type: ignore[attr-defined]
+
+
+def test_an_incident_closes_only_after_its_back_entry_is_signed_off(demo: Any) -> None:
+    incident = outage()
+    at = (clock.now() - timedelta(minutes=5)).isoformat()
+    record = recovery_actions.add_record(CLI, incident, {"kind": "charge", "department": "cashier", "card_no": "1",
+                                                         "paper_serial": "S-1", "occurred_at": at, "amount": "1.00"})
+    for step in ("acknowledge", "restore"):
+        actions.perform(CLI, incident, step)
+    with pytest.raises(InvalidTransition) as refused:
+        actions.perform(CLI, Incident.objects.get(pk=incident.pk), "close")
+    assert refused.value.details["unsigned"] == ["cashier"]
+    for step in ("enter", "verify", "confirm"):
+        recovery_actions.advance(CLI, record, step, his_id="HIS-1")
+    recovery_actions.set_expected(CLI, incident, "cashier", 1, None)
+    for as_ in ("lead", "finance"):
+        recovery_actions.sign_off(CLI, incident, "cashier", as_)
+    closed = actions.perform(CLI, Incident.objects.get(pk=incident.pk), "close")
+    assert closed.status == Incident.Status.CLOSED

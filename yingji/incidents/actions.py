@@ -27,6 +27,7 @@ from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
 from yingji.plans.schema import SCHEME_ORDER, Plan, Scenario
 from yingji.plans.store import plan_of, published
+from yingji.recovery.models import ManualRecord, Reconciliation
 from yingji.reviews import regulatory
 from yingji.timers import service as timers
 
@@ -491,10 +492,24 @@ def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
     with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "close")
+        unsigned = _backentry_unsigned(incident)
+        if unsigned:
+            raise InvalidTransition(
+                _("Back-entry is not signed off for: %(departments)s. Close after reconciliation.")
+                % {"departments": ", ".join(unsigned)}, action="close", status=incident.status, unsigned=unsigned)
         incident.status, incident.closed_at = S.CLOSED, clock.now()
         incident.save(update_fields=["status", "closed_at"])
         _log(actor, "incident.closed", incident, note=_text("note", note, 2000))
     return incident
+
+
+def _backentry_unsigned(incident: Incident) -> list[str]:
+    """Departments whose paper records are not yet reconciled and signed: the incident is not over
+    for them (back-entry, charges and 医保 settlement come before the file is closed)."""
+    departments = set(ManualRecord.objects.filter(incident=incident).values_list("department", flat=True))
+    signed = {r.department for r in Reconciliation.objects.filter(incident=incident, department__in=departments)
+              if r.signed_off}
+    return sorted(departments - signed)
 
 
 def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
