@@ -235,7 +235,7 @@ def test_an_incident_closes_only_after_its_back_entry_is_signed_off(demo: Any) -
         actions.perform(CLI, incident, step)
     with pytest.raises(InvalidTransition) as refused:
         actions.perform(CLI, Incident.objects.get(pk=incident.pk), "close")
-    assert refused.value.details["unsigned"] == ["cashier"]
+    assert refused.value.details["unsigned"] == ["cashier"] and "收费科" in refused.value.message
     for step in ("enter", "verify", "confirm"):
         recovery_actions.advance(CLI, record, step, his_id="HIS-1")
     recovery_actions.set_expected(CLI, incident, "cashier", 1, None)

@@ -494,9 +494,11 @@ def close(actor: Actor, incident: Incident, note: str = "") -> Incident:
         _check(actor, incident, "close")
         unsigned = _backentry_unsigned(incident)
         if unsigned:
+            plan = plan_of(incident.plan_version_id)
+            names = [d.name if (d := plan.department(code)) else code for code in unsigned]
             raise InvalidTransition(
                 _("Back-entry is not signed off for: %(departments)s. Close after reconciliation.")
-                % {"departments": ", ".join(unsigned)}, action="close", status=incident.status, unsigned=unsigned)
+                % {"departments": ", ".join(names)}, action="close", status=incident.status, unsigned=unsigned)
         incident.status, incident.closed_at = S.CLOSED, clock.now()
         incident.save(update_fields=["status", "closed_at"])
         _log(actor, "incident.closed", incident, note=_text("note", note, 2000))
