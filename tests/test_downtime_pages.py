@@ -20,7 +20,7 @@ from yingji.incidents.models import DowntimeMode, Incident, SystemState
 from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.recovery import actions as recovery_actions
-from yingji.recovery.models import ManualRecord, Reconciliation
+from yingji.recovery.models import ManualRecord, Reconciliation, TempRange
 from yingji.reviews import actions as review_actions
 from yingji.web.timeline import QUIET, describe
 
@@ -243,3 +243,20 @@ def test_an_incident_closes_only_after_its_back_entry_is_signed_off(demo: Any) -
         recovery_actions.sign_off(CLI, incident, "cashier", as_)
     closed = actions.perform(CLI, Incident.objects.get(pk=incident.pk), "close")
     assert closed.status == Incident.Status.CLOSED
+
+
+def test_the_office_reserves_temporary_numbers_on_a_page(demo: Any) -> None:
+    office = client_for("info-director")
+    page = office.get("/temp-ranges").content.decode()
+    assert "MZLS000001" in page and 'id="reserve-form"' in page  # the demo's cashier range
+    office.post("/temp-ranges", {"department": "wards", "prefix": "ZYBQ", "first": "1", "last": "500", "width": "4"})
+    block = TempRange.objects.get(prefix="ZYBQ")
+    assert (block.department, block.number(block.first), block.reserved_by) == ("wards", "ZYBQ0001", "info-director")
+    overlap = office.post("/temp-ranges", {"department": "medtech", "prefix": "ZYBQ", "first": "400", "last": "900"})
+    assert f"与已为 {demo.department('wards').name} 预留的号段重叠" in overlap.content.decode()
+    assert TempRange.objects.filter(prefix="ZYBQ").count() == 1
+
+    nurse = client_for("nurse-wang")
+    assert 'id="reserve-form"' not in nurse.get("/temp-ranges").content.decode()
+    nurse.post("/temp-ranges", {"department": "wards", "prefix": "X", "first": "1", "last": "2"})
+    assert not TempRange.objects.filter(prefix="X").exists()

@@ -18,6 +18,7 @@ urlpatterns = [
     path("incidents/<str:number>/records", recovery_views.worklist, name="records"),
     path("incidents/<str:number>/records/import", recovery_views.upload, name="records_import"),
     path("incidents/<str:number>/reconciliation/<str:department>", recovery_views.reconcile, name="reconcile"),
+    path("temp-ranges", recovery_views.temp_ranges, name="temp_ranges"),
     path("records/<int:record_id>/<str:step>", recovery_views.record_step, name="record_step"),
     path("incidents/<str:number>/review", review_views.review_page, name="review"),
     path("incidents/<str:number>/review/save", review_views.review_save, name="review_save"),

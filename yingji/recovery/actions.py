@@ -89,8 +89,9 @@ def reserve_range(actor: Actor, department: str, prefix: str, first: int, last: 
     with audit.writing():
         clash = TempRange.objects.filter(prefix=prefix, first__lte=last, last__gte=first).first()
         if clash:
+            owner = plan.department(clash.department)
             raise BadInput("first", _("Overlaps the range already reserved for %(department)s.")
-                           % {"department": clash.department})
+                           % {"department": owner.name if owner else clash.department})
         block = TempRange.objects.create(department=department, prefix=prefix, first=first, last=last,
                                          width=width, reserved_at=clock.now(), reserved_by=actor_name(actor))
         _log(actor, "temp_range.reserved", "temp_range", block.pk, department=department,

@@ -26,11 +26,11 @@ from yingji.accounts.roles import allowed
 from yingji.core import clock
 from yingji.core.errors import ActionError, BadInput
 from yingji.incidents.models import Incident
-from yingji.plans.store import plan_of
+from yingji.plans.store import plan_of, published
 from yingji.web.views import back_to, run_action
 
 from . import actions
-from .models import ManualRecord
+from .models import ManualRecord, TempRange
 from .reconciliation import OPEN, reconciliation
 
 FORM_FIELDS = ("kind", "card_no", "temp_no", "patient_name", "paper_serial", "occurred_at", "amount",
@@ -179,3 +179,38 @@ def upload(request: HttpRequest, number: str) -> HttpResponse:
                          % {"accepted": result.accepted, "rejected": len(result.rejected)})
         request.session[f"yingji.rejected.{incident.pk}"] = result.rejected[:200]
     return _back(request, incident)
+
+
+@login_required
+def temp_ranges(request: HttpRequest) -> HttpResponse:
+    """Temporary patient numbers reserved ahead per department, so a patient registered on paper
+    gets a number nobody else hands out (office and admin reserve; everyone signed in can look)."""
+    current = published()
+    if request.method == "POST" and current:
+        try:
+            actions.reserve_range(request.user, request.POST.get("department", ""),  # type: ignore[arg-type]
+                                  request.POST.get("prefix", "").strip(), _whole(request, "first"),
+                                  _whole(request, "last"), _whole(request, "width") or 6)
+        except ActionError as exc:
+            messages.error(request, exc.message)
+        else:
+            return redirect("temp_ranges")
+    plan = current[1] if current else None
+    names = {d.code: d.name for d in plan.departments} if plan else {}
+    blocks = list(TempRange.objects.all())
+    for block in blocks:
+        block.department_name = names.get(block.department, block.department)  # type: ignore[attr-defined]
+        block.span = f"{block.number(block.first)}–{block.number(block.last)}"  # type: ignore[attr-defined]
+    return render(request, "recovery/temp_ranges.html", {
+        "blocks": blocks, "plan": plan, "form": request.POST,
+        "may_reserve": allowed(request.user, "temp_range"),  # type: ignore[arg-type]
+    })
+
+
+def _whole(request: HttpRequest, field: str) -> int:
+    value = request.POST.get(field, "").strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise BadInput(field, _("Must be a whole number, 0 or more."))
+    return int(value)
