@@ -86,7 +86,7 @@ def test_a_personal_data_leak_owes_a_pipl_notice_with_its_three_items(api: Any, 
     incident = report(api("nurse-wang"), system="EMR")
     actions.update_facts(CLI, Incident.objects.get(pk=incident["id"]), security="data_leak")
     notice = RegulatoryReport.objects.get(incident_id=incident["id"], kind="pipl")
-    data = render(regulatory_doc(notice), "docx", "zh-hans")
+    data = render(regulatory_doc(notice), "docx")
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
     assert "个人信息" in text and text.count("\n") > 3
 
@@ -97,7 +97,7 @@ def test_review_pdf_renders_in_poppler_with_its_chinese_text_and_docx_opens(api:
     api("eng-duty").post(f"/incidents/{incident['id']}/restore")
     row = Incident.objects.get(pk=incident["id"])
     pdf = tmp_path / "review.pdf"
-    pdf.write_bytes(render(review_doc(row), "pdf", "zh-hans"))
+    pdf.write_bytes(render(review_doc(row), "pdf"))
     subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert pages and pages[0].stat().st_size > 5000
@@ -106,5 +106,5 @@ def test_review_pdf_renders_in_poppler_with_its_chinese_text_and_docx_opens(api:
     assert "时间线" in text and row.number in text
     fonts = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout
     assert "yes" in fonts.splitlines()[-1]  # the CJK font is embedded
-    document = docx.Document(io.BytesIO(render(review_doc(row), "docx", "zh-hans")))
+    document = docx.Document(io.BytesIO(render(review_doc(row), "docx")))
     assert row.number in document.core_properties.title

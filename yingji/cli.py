@@ -203,18 +203,15 @@ def _save(data: bytes, out: str) -> int:
 def cmd_report_review(args: argparse.Namespace) -> int:
     """The post-incident review as PDF or DOCX, in the plan's language."""
     _django()
-    from yingji.plans.store import plan_of
     from yingji.reviews.document import render, review_doc
 
     incident = _incident(args.incident)
-    return _save(render(review_doc(incident), args.format, plan_of(incident.plan_version_id).hospital.language),
-                  args.output)
+    return _save(render(review_doc(incident), args.format), args.output)
 
 
 def cmd_report_regulatory(args: argparse.Namespace) -> int:
     """One report to an authority (police, CAC, PIPL) as PDF or DOCX, ready to send."""
     _django()
-    from yingji.plans.store import plan_of
     from yingji.reviews.document import regulatory_doc, render
     from yingji.reviews.models import RegulatoryReport
 
@@ -224,8 +221,7 @@ def cmd_report_regulatory(args: argparse.Namespace) -> int:
     if report is None:
         raise SystemExit(f"incident {incident.number} owes no {args.kind} report (its grade and security flag "
                          "do not require one)")
-    return _save(render(regulatory_doc(report), args.format, plan_of(incident.plan_version_id).hospital.language),
-                  args.output)
+    return _save(render(regulatory_doc(report), args.format), args.output)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from yingji.core.actors import ANONYMOUS, Actor, SystemActor
+from yingji.core.errors import Forbidden
 
 EVERYONE = frozenset({"reporter", "engineer", "office", "commander", "department_lead", "viewer", "admin"})
 STAFF = EVERYONE - {"viewer"}
@@ -58,3 +61,9 @@ def allowed(actor: Actor | None, action: str, roles: frozenset[str] | list[str] 
     if actor is None or not actor.is_authenticated:
         return False
     return actor.role in (ACTION_ROLES[action] if roles is None else roles)
+
+
+def require(actor: Actor, action: str) -> None:
+    """`allowed`, or a 403 naming the action."""
+    if not allowed(actor, action):
+        raise Forbidden(_("Your role may not do this."), action=action)

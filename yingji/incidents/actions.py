@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from yingji.accounts.models import User
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import allowed, require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
@@ -662,8 +662,7 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
 
 
 def _check_modes(actor: Actor, incident: Incident, plan: Plan, departments: list[str]) -> None:
-    if not allowed(actor, "declare_mode"):
-        raise Forbidden(_("Your role may not do this."), action="declare_mode")
+    require(actor, "declare_mode")
     unknown = [d for d in departments if plan.department(d) is None]
     if not departments or unknown:
         raise BadInput("departments", _("Unknown department %(code)r.") % {"code": ", ".join(unknown) or "-"})
@@ -707,8 +706,7 @@ def end_mode(actor: Actor, incident: Incident, department: str) -> int:
 def raise_scenario(actor: Actor, incident: Incident, code: str) -> Bulletin | None:
     """One action for a scenario plan such as the 医保 network failure: its checklist, its
     bulletin on every screen, its duty chain paged with the outside contacts to call."""
-    if not allowed(actor, "scenario"):
-        raise Forbidden(_("Your role may not do this."), action="scenario")
+    require(actor, "scenario")
     plan = plan_of(incident.plan_version_id)
     scenario = plan.scenario(code)
     if scenario is None:
@@ -744,8 +742,7 @@ def raise_scenario_for_system(actor: Actor, code: str) -> Incident:
 
 
 def lower_bulletin(actor: Actor, bulletin: Bulletin) -> Bulletin:
-    if not allowed(actor, "scenario"):
-        raise Forbidden(_("Your role may not do this."), action="scenario")
+    require(actor, "scenario")
     with audit.writing():
         if Bulletin.objects.filter(pk=bulletin.pk, lowered_at__isnull=True).update(
                 lowered_at=clock.now(), lowered_by=actor_name(actor)):
@@ -755,8 +752,7 @@ def lower_bulletin(actor: Actor, bulletin: Bulletin) -> Bulletin:
 
 
 def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:
-    if not allowed(actor, action):
-        raise Forbidden(_("Your role may not do this."), action=action)
+    require(actor, action)
     own = isinstance(actor, User) and actor.role == "department_lead"
     if own and task.department != getattr(actor, "department", None):
         raise Forbidden(_("You may act only for your own department."), action=action)

@@ -157,7 +157,7 @@ def prompt_if_peak(incident: Incident, plan: Plan) -> None:
 def on_scenario(incident: Incident, plan: Plan, scenario: Scenario) -> list[str]:
     """Page the scenario's duty chain, with its bulletin and the outside contacts to call."""
     people = resolve(plan, scenario.notify, clock.now())
-    contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for code in scenario.contacts if (c := plan.contact(code)))
+    contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for c in plan.contacts(scenario.contacts))
     notify.enqueue(incident, Message.Kind.ACTIVATION, people, "scenario",
                    context(incident, plan, scenario=scenario.name, bulletin=scenario.bulletin or "",
                            lead=scenario.lead or "", contacts=contacts or "-"), needs_ack=True)
@@ -213,7 +213,7 @@ def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
     plan = plan_of(incident.plan_version_id)
     what = say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
                 limit=format_duration(plan.timers.fix), grades=", ".join(raised.values()) or "-")
-    people = _tell_breach(incident, plan, plan.timers.fix_breach, what)
+    people = tell_breach(incident, plan, plan.timers.fix_breach, what)
     _tell(incident, plan, what, exclude=people)
 
 
@@ -232,7 +232,7 @@ def _tell(incident: Incident, plan: Plan, event: str, exclude: list[str] | None 
         record(WORKER, "incident.loop_closed", incident, event=event)
 
 
-def _tell_breach(incident: Incident, plan: Plan, targets: list[str], what: str) -> list[str]:
+def tell_breach(incident: Incident, plan: Plan, targets: list[str], what: str) -> list[str]:
     """A deadline passed: the plan's people for that deadline are told; returns who."""
     people = resolve(plan, targets, clock.now())
     notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
@@ -289,7 +289,7 @@ def _not_on_site(timer: timers.Timer) -> None:
         return
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "on_site")
-    _tell_breach(incident, plan, plan.timers.on_site_breach,
+    tell_breach(incident, plan, plan.timers.on_site_breach,
                  say(plan, gettext_lazy("Nobody is on site %(limit)s after acknowledging."),
                       limit=format_duration(plan.timers.on_site)))
 
@@ -335,7 +335,7 @@ def _department_silent(timer: timers.Timer) -> None:
         return
     plan = plan_of(incident.plan_version_id)
     _breach(incident, "department_ack", department=task.department)
-    _tell_breach(incident, plan, plan.timers.department_ack_breach,
+    tell_breach(incident, plan, plan.timers.department_ack_breach,
                  say(plan, gettext_lazy("%(department)s has not acknowledged the activation within %(limit)s."),
                       department=task.name, limit=format_duration(plan.timers.department_ack)))
 

@@ -467,6 +467,10 @@ class Plan(Strict):
     def contact(self, code: str) -> ExternalContact | None:
         return next((c for c in self.external_contacts if c.code == code), None)
 
+    def contacts(self, codes: list[str]) -> list[ExternalContact]:
+        """The external contacts a scenario (or anything) names, in its order; unknown codes skipped."""
+        return [c for code in codes if (c := self.contact(code))]
+
     def procedure_for(self, department: str) -> Procedure | None:
         return next((p for p in self.procedures if p.department == department), None)
 

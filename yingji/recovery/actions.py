@@ -17,16 +17,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.bulk import insert_rows
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
-from yingji.incidents.escalation import backentry_key, say
-from yingji.incidents.escalation import context as escalation_context
+from yingji.incidents.escalation import backentry_key, say, tell_breach
 from yingji.incidents.models import Incident
-from yingji.notify import service as notify
-from yingji.notify.models import Message
+from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
@@ -58,10 +56,14 @@ def own_department(actor: Actor) -> str | None:
     return None
 
 
+def payers(plan: Plan) -> tuple[str, ...]:
+    """Finance and the 医保 office: they settle insurance for every department's records."""
+    return tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
+
+
 def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = ()) -> None:
     """The role may do it; staff and leads act for their own department (or one in `also`)."""
-    if not allowed(actor, action):
-        raise Forbidden(_("Your role may not do this."), action=action)
+    require(actor, action)
     own = own_department(actor)
     if own is not None and own not in (department, *also):
         raise Forbidden(_("You may act only for your own department."), action=action)
@@ -77,8 +79,7 @@ def _usable(incident: Incident) -> None:
 
 
 def reserve_range(actor: Actor, department: str, prefix: str, first: int, last: int, width: int = 6) -> TempRange:
-    if not allowed(actor, "temp_range"):
-        raise Forbidden(_("Your role may not do this."), action="temp_range")
+    require(actor, "temp_range")
     plan = records.current_plan()
     if plan.department(department) is None:
         raise BadInput("department", _("Unknown department %(code)r.") % {"code": department})
@@ -144,8 +145,7 @@ def import_records(actor: Actor, incident: Incident, filename: str, content: byt
     """A CSV or XLSX typed up from paper logs. Good rows are kept; each bad row is reported with
     its spreadsheet row number and the field at fault."""
     _usable(incident)
-    if not allowed(actor, "record"):
-        raise Forbidden(_("Your role may not do this."), action="record")
+    require(actor, "record")
     rows = records.read_table(filename, content)
     plan = plan_of(incident.plan_version_id)
     with audit.writing():
@@ -164,8 +164,7 @@ def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", not
     if step not in STEPS:
         raise BadInput("step", _("Unknown step %(step)r.") % {"step": step})
     plan = plan_of(record.incident.plan_version_id)
-    payers = tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
-    _check(actor, step, record.department, payers if step == "settle" else ())
+    _check(actor, step, record.department, payers(plan) if step == "settle" else ())
     if step == "enter" and not his_id.strip():
         raise BadInput("his_id", _("Give the HIS order or charge id the record was entered as."))
     with audit.writing():
@@ -275,8 +274,7 @@ def _backentry_overdue(timer: timers.Timer) -> None:
         what = say(plan, gettext_lazy("Back-entry is overdue for %(department)s: %(count)d open item(s), "
                                       "not signed off. %(items)s"),
                    department=department.name if department else code, count=row["open"], items=items)
-        people = {department.lead if department else None, plan.organization.office.leader} - {None}
-        notify.enqueue(incident, Message.Kind.BREACH, sorted(p for p in people if p), "breach",
-                       escalation_context(incident, plan, what=what))
+        office = plan.organization.office.leader
+        tell_breach(incident, plan, [f"department:{code}", *([f"person:{office}"] if office else [])], what)
     _log(WORKER, "timer.breached", "incident", incident.pk, deadline="backentry",
          open={code: row["open"] for code, row in rows.items()})

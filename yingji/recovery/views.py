@@ -27,7 +27,7 @@ from yingji.core import clock
 from yingji.core.errors import ActionError, BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of, published
-from yingji.web.views import back_to, run_action
+from yingji.web.views import back_to, run_action, whole_number
 
 from . import actions
 from .models import ManualRecord, TempRange
@@ -48,8 +48,8 @@ def next_serial(serial: str) -> str:
     return f"{serial[:match.start(1)]}{int(digits) + 1:0{len(digits)}d}{match.group(2)}"
 
 
-def _department_for(request: HttpRequest, plan: Any) -> str:
-    own = actions.own_department(request.user)  # type: ignore[arg-type]
+def _department_for(request: HttpRequest, plan: Any, own: str | None) -> str:
+    """Staff enter for their own department; the office picks one."""
     if own is not None:
         return own
     wanted = request.POST.get("department") or request.GET.get("department") or ""
@@ -62,7 +62,8 @@ def entry(request: HttpRequest, number: str) -> HttpResponse:
     if not allowed(request.user, "record"):  # type: ignore[arg-type]
         return render(request, "recovery/forbidden.html", status=403)
     plan = plan_of(incident.plan_version_id)
-    department = _department_for(request, plan)
+    own = actions.own_department(request.user)  # type: ignore[arg-type]
+    department = _department_for(request, plan, own)
     sticky: dict[str, str] = request.session.get(SESSION_KEY, {}).get(f"{incident.pk}:{department}", {})
     form = {**sticky, "paper_serial": next_serial(sticky.get("last_serial", ""))}
     form.setdefault("occurred_at", timezone.localtime(clock.now(), plan.hospital.zone()).strftime("%Y-%m-%d %H:%M"))
@@ -92,7 +93,7 @@ def entry(request: HttpRequest, number: str) -> HttpResponse:
         "incident": incident, "plan": plan, "department": plan.department(department), "form": form,
         "errors": errors, "focus": focus, "kinds": ManualRecord.Kind.choices, "recent": recent,
         "count": ManualRecord.objects.filter(incident=incident, department=department).count(),
-        "choose_department": actions.own_department(request.user) is None,  # type: ignore[arg-type]
+        "choose_department": own is None,
     }, status=400 if errors else 200)
 
 
@@ -103,7 +104,7 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     plan = plan_of(incident.plan_version_id)
     rows = ManualRecord.objects.filter(incident=incident)
     own = actions.own_department(request.user)  # type: ignore[arg-type]
-    payers = {d.code for d in plan.departments if d.kind in ("finance", "insurance")}
+    payers = actions.payers(plan)
     # Staff see their own department; finance and the 医保 office settle for every department.
     department = own if own and own not in payers else request.GET.get("department", own or "")
     if department:
@@ -188,9 +189,9 @@ def temp_ranges(request: HttpRequest) -> HttpResponse:
     current = published()
     if request.method == "POST" and current:
         try:
+            first, last, width = (whole_number(request.POST.get(f), f) for f in ("first", "last", "width"))
             actions.reserve_range(request.user, request.POST.get("department", ""),  # type: ignore[arg-type]
-                                  request.POST.get("prefix", "").strip(), _whole(request, "first"),
-                                  _whole(request, "last"), _whole(request, "width") or 6)
+                                  request.POST.get("prefix", "").strip(), first, last, width or 6)
         except ActionError as exc:
             messages.error(request, exc.message)
         else:
@@ -206,11 +207,3 @@ def temp_ranges(request: HttpRequest) -> HttpResponse:
         "may_reserve": allowed(request.user, "temp_range"),  # type: ignore[arg-type]
     })
 
-
-def _whole(request: HttpRequest, field: str) -> int:
-    value = request.POST.get(field, "").strip()
-    if not value:
-        return 0
-    if not value.isdigit():
-        raise BadInput(field, _("Must be a whole number, 0 or more."))
-    return int(value)

@@ -15,14 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
-from yingji.core.errors import BadInput, Forbidden, InvalidTransition
-from yingji.incidents.escalation import context, say
+from yingji.core.errors import BadInput, InvalidTransition
+from yingji.incidents.escalation import say, tell_breach
 from yingji.incidents.models import Incident
-from yingji.notify import service as notify
-from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
@@ -32,14 +30,9 @@ from .regulatory import ITEMS
 TEXT_FIELDS = tuple(field for field, _label in Review.SECTIONS)
 
 
-def _check(actor: Actor, action: str) -> None:
-    if not allowed(actor, action):
-        raise Forbidden(_("Your role may not do this."), action=action)
-
-
 def save_review(actor: Actor, incident: Incident, **fields: str) -> Review:
     """The written part of the review; the timeline and the impact are computed from the data."""
-    _check(actor, "review")
+    require(actor, "review")
     unknown = set(fields) - set(TEXT_FIELDS)
     if unknown:
         raise BadInput(sorted(unknown)[0], _("Unknown field."))
@@ -61,7 +54,7 @@ def _deadline(incident: Incident, due: date) -> datetime:
 
 
 def add_corrective_action(actor: Actor, incident: Incident, text: str, owner: str, due: date | str) -> CorrectiveAction:
-    _check(actor, "review")
+    require(actor, "review")
     plan = plan_of(incident.plan_version_id)
     if not text.strip():
         raise BadInput("text", _("This field is required."))
@@ -86,7 +79,7 @@ def finish_corrective_action(actor: Actor, action: CorrectiveAction) -> Correcti
     """Done: by the office, a commander, or the owner (the user linked to that plan person)."""
     owner = isinstance(actor, User) and actor.person and actor.person == action.owner
     if not owner:
-        _check(actor, "review")
+        require(actor, "review")
     with audit.writing():
         action = CorrectiveAction.objects.select_related("review").get(pk=action.pk)
         if action.done_at:
@@ -101,7 +94,7 @@ def finish_corrective_action(actor: Actor, action: CorrectiveAction) -> Correcti
 
 def save_report_draft(actor: Actor, report: RegulatoryReport, content: dict[str, Any]) -> RegulatoryReport:
     """Edit the items of a report before it is sent; a sent report stays as it was sent."""
-    _check(actor, "regulatory")
+    require(actor, "regulatory")
     allowed_items = {key for key, _label in ITEMS[RegulatoryReport.Kind(report.kind)]}
     with audit.writing():
         report = RegulatoryReport.objects.get(pk=report.pk)
@@ -117,7 +110,7 @@ def save_report_draft(actor: Actor, report: RegulatoryReport, content: dict[str,
 def preserve_evidence(actor: Actor, incident: Incident, kind: str, what: str, location: str = "",
                       sha256: str = "") -> Evidence:
     """Log what was kept, where, and its hash, the moment it is kept."""
-    _check(actor, "evidence")
+    require(actor, "evidence")
     if kind not in Evidence.Kind.values:
         raise BadInput("kind", _("Must be one of: %(choices)s.") % {"choices": ", ".join(Evidence.Kind.values)})
     if not what.strip():
@@ -145,7 +138,7 @@ def _corrective_overdue(timer: timers.Timer) -> None:
     owner = plan.person(action.owner)
     what = say(plan, gettext_lazy("Corrective action overdue since %(due)s: %(text)s (owner: %(owner)s)."),
                due=action.due_date.isoformat(), text=action.text, owner=owner.name if owner else action.owner)
-    people = sorted({action.owner, *filter(None, [plan.organization.office.leader])})
-    notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
+    people = (action.owner, plan.organization.office.leader)
+    tell_breach(incident, plan, [f"person:{code}" for code in people if code], what)
     audit.append(WORKER.name, "timer.breached", "incident", incident.pk, {"deadline": "corrective",
                                                                          "action": action.pk})

@@ -29,10 +29,10 @@ from .regulatory import ITEMS
 # Debian's fonts-wqy-microhei; embedded, so the PDF renders on a machine without Chinese fonts.
 CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-# Per-record entries would drown the review; the import and reconciliation lines summarize them.
 @dataclass
 class Doc:
     title: str
+    language: str  # the plan's: the words are already in it; DOCX picks its font by it
     blocks: list[tuple[str, object]] = field(default_factory=list)
 
     def h(self, text: str) -> None:
@@ -63,7 +63,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
     review = Review.objects.filter(incident=incident).first() or Review(incident=incident)
     system = plan.system(incident.system)
     doc = Doc(_("Post-incident review %(number)s: %(system)s") % {
-        "number": incident.number, "system": system.name if system else incident.system})
+        "number": incident.number, "system": system.name if system else incident.system}, plan.hospital.language)
     doc.p(plan.hospital.name)
     doc.h(_("Summary"))
     doc.table([[_("Reported"), _local(plan, incident.reported_at)],
@@ -131,7 +131,7 @@ def regulatory_doc(report: RegulatoryReport) -> Doc:
     plan = plan_of(incident.plan_version_id)
     with translation.override(plan.hospital.language):
         target = plan.contact(report.target)
-        doc = Doc(f"{RegulatoryReport.Kind(report.kind).label} — {incident.number}")
+        doc = Doc(f"{RegulatoryReport.Kind(report.kind).label} — {incident.number}", plan.hospital.language)
         doc.table([[_("Reporting unit"), plan.hospital.name], [_("To"), target.name if target else "-"],
                    [_("Basis"), report.basis], [_("Due"), _local(plan, report.due_at)],
                    [_("Sent"), f"{_local(plan, report.sent_at)} {report.channel}".strip()],
@@ -205,13 +205,13 @@ def to_pdf(doc: Doc) -> bytes:
     return out.getvalue()
 
 
-def to_docx(doc: Doc, language: str) -> bytes:
+def to_docx(doc: Doc) -> bytes:
     from docx import Document
     from docx.oxml.ns import qn
 
     document = Document()
     style = document.styles["Normal"]
-    style.font.name = "Microsoft YaHei" if language.startswith("zh") else "Calibri"
+    style.font.name = "Microsoft YaHei" if doc.language.startswith("zh") else "Calibri"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "Microsoft YaHei")  # Chinese text in Word's CJK font
     document.core_properties.title = doc.title
     document.add_heading(doc.title, level=0)
@@ -232,9 +232,9 @@ def to_docx(doc: Doc, language: str) -> bytes:
     return out.getvalue()
 
 
-def render(doc: Doc, fmt: str, language: str) -> bytes:
+def render(doc: Doc, fmt: str) -> bytes:
     if fmt == "pdf":
         return to_pdf(doc)
     if fmt == "docx":
-        return to_docx(doc, language)
+        return to_docx(doc)
     raise ValueError(f"format must be pdf or docx, not {fmt!r}")

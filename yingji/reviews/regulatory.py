@@ -20,15 +20,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
-from yingji.core.errors import BadInput, Forbidden, InvalidTransition
-from yingji.incidents.escalation import context, say
+from yingji.core.errors import BadInput, InvalidTransition
+from yingji.incidents.escalation import say, tell_breach
 from yingji.incidents.models import Incident
-from yingji.notify import service as notify
-from yingji.notify.models import Message
-from yingji.oncall.targets import resolve
 from yingji.plans.durations import format_duration
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
@@ -144,8 +141,7 @@ def on_handling_ended(incident: Incident) -> None:
 def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str = "",
               content: dict[str, Any] | None = None, partial: bool = False) -> RegulatoryReport:
     """Recorded as sent (by phone to 12387, e-mail, the website...): the deadline is met."""
-    if not allowed(actor, "regulatory"):
-        raise Forbidden(_("Your role may not do this."), action="regulatory")
+    require(actor, "regulatory")
     if not channel.strip():
         raise BadInput("channel", _("Say how it was sent (12387 phone, e-mail, website...)."))
     with audit.writing():
@@ -180,7 +176,6 @@ def _report_overdue(timer: timers.Timer) -> None:
                report=say(plan, K(report.kind).label), due=report.due_at.astimezone(plan.hospital.zone())
                .strftime("%Y-%m-%d %H:%M"), limit=format_duration(int((report.due_at - incident.reported_at)
                                                                    .total_seconds())))
-    people = resolve(plan, ["role:commander", f"group:{plan.organization.office.code}"], clock.now())
-    notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
+    tell_breach(incident, plan, ["role:commander", f"group:{plan.organization.office.code}"], what)
     audit.append(WORKER.name, "timer.breached", "incident", incident.pk, {"deadline": report.kind,
                                                                          "report": report.pk})

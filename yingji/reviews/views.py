@@ -103,11 +103,10 @@ def evidence_add(request: HttpRequest, number: str) -> HttpResponse:
     return redirect(f"/incidents/{incident.number}#evidence")
 
 
-def _download(doc: Doc, incident: Incident, fmt: str, name: str) -> HttpResponse:
+def _download(doc: Doc, fmt: str, name: str) -> HttpResponse:
     if fmt not in CONTENT_TYPES:
         return HttpResponse(status=404)
-    body = render_document(doc, fmt, plan_of(incident.plan_version_id).hospital.language)
-    response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
+    response = HttpResponse(render_document(doc, fmt), content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
 
@@ -117,7 +116,7 @@ def review_download(request: HttpRequest, number: str, fmt: str) -> HttpResponse
     incident = get_object_or_404(Incident, number=number)
     if not allowed(request.user, "read_review"):  # type: ignore[arg-type]
         return HttpResponse(status=403)
-    return _download(review_doc(incident), incident, fmt, f"review-{incident.number}")
+    return _download(review_doc(incident), fmt, f"review-{incident.number}")
 
 
 @login_required
@@ -125,4 +124,4 @@ def report_download(request: HttpRequest, report_id: int, fmt: str) -> HttpRespo
     report = get_object_or_404(RegulatoryReport.objects.select_related("incident"), pk=report_id)
     if not allowed(request.user, "read_review"):  # type: ignore[arg-type]
         return HttpResponse(status=403)
-    return _download(regulatory_doc(report), report.incident, fmt, f"{report.kind}-{report.incident.number}")
+    return _download(regulatory_doc(report), fmt, f"{report.kind}-{report.incident.number}")

@@ -58,9 +58,11 @@ def _names(data: dict, plan: Plan | None) -> dict:
     if plan is None:
         return out
     if dept := data.get("department"):
-        found = plan.department(dept)
-        out["department"] = found.name if found else next(
-            (s.name for s in plan.scenarios if s.code == dept), dept)
+        found = plan.department(dept) or plan.scenario(dept)
+        out["department"] = found.name if found else dept
+    if code := data.get("scenario"):
+        scenario = plan.scenario(code)
+        out["scenario"] = scenario.name if scenario else code
     if scheme := data.get("scheme"):
         out["scheme"] = getattr(plan.grading, scheme).name if hasattr(plan.grading, scheme) else scheme
     if "why" in data:
@@ -68,11 +70,6 @@ def _names(data: dict, plan: Plan | None) -> dict:
     if channel := data.get("channel"):
         out["channel"] = dict(Report.Channel.choices).get(channel, channel)
     return out
-
-
-def _scenario(data: dict, plan: Plan | None) -> str:
-    found = plan.scenario(data.get("scenario", "")) if plan else None
-    return found.name if found else str(data.get("scenario"))
 
 
 def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
@@ -121,7 +118,7 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
         "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
-        "scenario.raised": lambda: _("Scenario plan started: %(scenario)s") % {"scenario": _scenario(d, plan)},
+        "scenario.raised": lambda: _("Scenario plan started: %(scenario)s") % d,
         "bulletin.lowered": lambda: _("Bulletin lowered"),
         "evidence.preserved": lambda: _("Evidence preserved: %(what)s (%(location)s)") % {
             **d, "location": d.get("location") or "-"},

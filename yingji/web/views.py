@@ -105,7 +105,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 location=request.POST.get("location", ""), phone=request.POST.get("phone", ""),
                 reporter_name=request.POST.get("reporter_name", ""),
                 department=request.POST.get("department", ""),
-                patients_affected=_int(request.POST.get("patients_affected"), "patients_affected"),
+                patients_affected=whole_number(request.POST.get("patients_affected"), "patients_affected"),
                 security_suspected=request.POST.get("security_suspected") == "on",
                 scope=request.POST.get("scope", ""),
                 channel=Report.Channel.PHONE if phone_mode else Report.Channel.WEB,
@@ -129,7 +129,8 @@ def _anonymous_ok() -> bool:
     return bool(settings.YINGJI_ANONYMOUS_REPORTS)
 
 
-def _int(value: str | None, field: str) -> int:
+def whole_number(value: str | None, field: str) -> int:
+    """A form's number field; empty is 0, anything else not a number is a BadInput naming it."""
     if not value:
         return 0
     try:
@@ -375,7 +376,7 @@ def _with_contacts(bulletins: Any) -> list[Bulletin]:
     for bulletin in rows:
         plan = plan_of(bulletin.incident.plan_version_id)
         scenario = plan.scenario(bulletin.scenario)
-        bulletin.contacts = [c for code in (scenario.contacts if scenario else []) if (c := plan.contact(code))]  # type: ignore[attr-defined]
+        bulletin.contacts = plan.contacts(scenario.contacts if scenario else [])  # type: ignore[attr-defined]
     return rows
 
 
