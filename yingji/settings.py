@@ -192,3 +192,13 @@ YINGJI_SEND_THREADS = env_int("YINGJI_SEND_THREADS", 8)
 
 # smtp://[user:pass@]host:port[?from=addr&starttls=1], or smtps:// (read by yingji.notify.channels).
 YINGJI_EMAIL_URL = os.environ.get("YINGJI_EMAIL_URL", "")
+
+# -- Bounds on files read from outside (CSV/XLSX imports), checked before anything is allocated.
+YINGJI_IMPORT_MAX_BYTES = env_int("YINGJI_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+YINGJI_IMPORT_MAX_ROWS = env_int("YINGJI_IMPORT_MAX_ROWS", 200_000)
+YINGJI_IMPORT_MAX_COLUMNS = env_int("YINGJI_IMPORT_MAX_COLUMNS", 64)
+YINGJI_IMPORT_MAX_CELL_CHARS = env_int("YINGJI_IMPORT_MAX_CELL_CHARS", 10_000)
+# An XLSX is a zip: what it unpacks to is bounded too (a 50 MB sheet of text unpacks to ~300 MB).
+YINGJI_IMPORT_MAX_UNPACKED_BYTES = env_int("YINGJI_IMPORT_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
+# The XLSX reader runs in a child process with this much address space beyond what it inherits.
+YINGJI_IMPORT_READER_MEMORY_BYTES = env_int("YINGJI_IMPORT_READER_MEMORY_BYTES", 2 * 1024 * 1024 * 1024)

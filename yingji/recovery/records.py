@@ -7,9 +7,7 @@ so a 50,000-row file costs one pass and one query for the serials already regist
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -17,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from yingji.core import clock
+from yingji.core import clock, tables
 from yingji.core.errors import BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.schema import Plan
@@ -31,7 +29,6 @@ REQUIRED_COLUMNS = ("kind", "department", "paper_serial", "occurred_at")
 # What a doctor or nurse wrote must name who wrote it.
 NEEDS_CLINICIAN = ("prescription", "exam_request", "lab_request", "medication")
 KINDS = tuple(ManualRecord.Kind.values)
-MAX_ROWS = 200_000
 Rejected = dict[str, Any]  # {"row", "field", "message"}
 
 
@@ -180,10 +177,12 @@ def _as_text(value: Any) -> str:
 
 def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]]:
     """(spreadsheet row number, {column: value}) for every non-empty data row."""
+    limits = tables.Limits.from_settings()
+    table: Iterator[list[Any]]
     if filename.lower().endswith(".xlsx") or content[:2] == b"PK":
-        table = _xlsx_rows(content)
+        table = tables.xlsx_rows(content, limits)
     elif filename.lower().endswith((".csv", ".txt")) or not filename:
-        table = _csv_rows(content)
+        table = tables.csv_rows(content, limits)
     else:
         raise BadInput("file", _("Upload a .csv or .xlsx file."))
     header = [_as_text(h) for h in next(table, [])]
@@ -196,31 +195,6 @@ def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, Any]]
         raise BadInput("file", _("Missing column(s): %(columns)s.") % {"columns": ", ".join(missing)})
     rows = []
     for number, cells in enumerate(table, start=2):
-        if number - 1 > MAX_ROWS:
-            raise BadInput("file", _("More than %(limit)d rows; split the file.") % {"limit": MAX_ROWS})
         if any(c not in (None, "") for c in cells):
             rows.append((number, {h: v for h, v in zip(header, cells, strict=False) if h}))
     return rows
-
-
-def _csv_rows(content: bytes) -> Iterator[list[Any]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
-    return iter(csv.reader(io.StringIO(text)))
-
-
-def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
-    """The first sheet from its top-left corner, so list positions are spreadsheet rows.
-
-    calamine (Rust) reads a 50,000-row sheet in a fraction of a second, where openpyxl's
-    read-only mode took most of the import's time; dates come back as datetime.
-    """
-    from python_calamine import CalamineWorkbook
-
-    try:
-        sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
-        return iter(sheet.to_python(skip_empty_area=False))
-    except Exception as exc:  # calamine raises its own errors for a damaged or non-XLSX file
-        raise BadInput("file", _("Not a readable XLSX file: %(error)s") % {"error": exc}) from exc
