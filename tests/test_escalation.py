@@ -83,10 +83,12 @@ def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fas
     drive(lambda: bool(mail_to(smtp, deputy.email)))  # 2 s without an acknowledgement: the next in the chain
     body = mail_to(smtp, deputy.email)[0].get_content()
     link = urlparse(re.search(r"http://yingji\.test(/ack/\S+)", body)[1])  # type: ignore[index]
-    page = Client().get(link.path)
+    assert Client().get(link.path).status_code == 200  # opening the link shows the button only
+    assert Incident.objects.get().status == "reported"
+    page = Client().post(link.path, follow=True)
     assert page.status_code == 200 and "已确认" in page.content.decode()
     assert Incident.objects.get().status == "acknowledged"
-    assert Client().get(link.path).status_code == 200  # a second tap changes nothing
+    assert Client().post(link.path).status_code == 302  # a second press changes nothing
 
     time.sleep(2.5)  # past the next acknowledge deadline: the director must not be paged
     drive(lambda: not Delivery.objects.filter(state="queued").exists())

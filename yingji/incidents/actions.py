@@ -353,13 +353,19 @@ def _acknowledged(actor: Actor | str, incident: Incident, **data: Any) -> None:
     escalation.on_acknowledged(actor, incident)
 
 
-def acknowledge_message(actor: Actor | str, message: Message, via: str) -> Message:
+def acknowledge_message(actor: Actor | str, message: Message, via: str,
+                        origin: dict[str, str] | None = None) -> Message:
     """A page acknowledged from its signed link or the API.
 
-    The signed link is the authority (a paged director need not have a login), so the check is
-    on the message, not on a role. Opening the link twice changes nothing. Acknowledging a page
+    The signed link is the authority (a paged director need not have a login), so pressing its
+    button needs no role; the entry names the person whose link it was, the signed-in user who
+    pressed it if any, and the address and browser it came from. Anywhere else only the person
+    paged, or the office, may acknowledge. Pressing twice changes nothing. Acknowledging a page
     acknowledges the incident if nobody has yet; an activation notice acknowledges the department.
     """
+    if via != "link" and isinstance(actor, User) and actor.role != "office" \
+            and not (actor.person and actor.person == message.person):
+        raise Forbidden(_("Only the person paged, or the office, may acknowledge this page."), action="acknowledge")
     with audit.writing():
         message = Message.objects.select_related("incident", "task").get(pk=message.pk)
         incident = message.incident
@@ -369,7 +375,7 @@ def acknowledge_message(actor: Actor | str, message: Message, via: str) -> Messa
         message.save(update_fields=["acked_at", "acked_via"])
         who = actor_name(actor)
         _log(who, "page.acknowledged", incident, person=message.person, name=message.name, via=via,
-             kind=message.kind)
+             kind=message.kind, **(origin or {}))
         if message.task is not None:
             if not message.task.acknowledged_at:
                 _department_acknowledged(who, message.task)

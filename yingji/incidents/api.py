@@ -226,10 +226,6 @@ def list_departments(request: HttpRequest) -> list[dict[str, str]]:
 @api.post("/notifications/{message_id}/ack", summary="Acknowledge a page you received")
 def ack_notification(request: HttpRequest, message_id: int) -> dict[str, Any]:
     message = get_object_or_404(Message, pk=message_id)
-    user: Any = request.user
-    if user.person != message.person and user.role != "office":
-        return api.create_response(  # type: ignore[return-value]
-            request, {"detail": "only the person paged (or the office) may acknowledge this page"}, status=403)
-    message = actions.acknowledge_message(user, message, "api")
+    message = actions.acknowledge_message(request.user, message, "api")  # type: ignore[arg-type]
     return {"id": message.pk, "acked_at": _iso(message.acked_at), "acked_via": message.acked_via,
             "incident": message.incident.number if message.incident else None}

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from yingji.accounts.roles import allowed
 from yingji.core import clock
@@ -432,24 +433,44 @@ def notice_read(request: HttpRequest, notice_id: int) -> HttpResponse:
     return redirect("dashboard")
 
 
+def client_origin(request: HttpRequest) -> dict[str, str]:
+    """Where a request came from, for the audit entry of something done without a login."""
+    return {"address": request.META.get("REMOTE_ADDR", ""),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
+
+
+@csrf_exempt  # the signed token is the authority: a phone opening an SMS link has no session
+@require_http_methods(["GET", "HEAD", "POST"])
 def ack(request: HttpRequest, token: str) -> HttpResponse:
     """The link in a page: works from a phone without logging in, until it expires.
 
-    It acknowledges on GET because that is what a tap on an SMS link sends; opening it again
-    only shows what was acknowledged.
+    Opening it (GET, HEAD) only shows what would be acknowledged and for whom: chat apps, mail
+    scanners and link previews fetch every link they see, and must not acknowledge for the person
+    paged. The large button POSTs; a second press changes nothing.
     """
     try:
         message = message_for_token(token)
     except SignatureExpired:
-        return render(request, "web/ack.html", {"problem": _("This link has expired. Call the information "
-                                                             "center or log in to acknowledge.")}, status=410)
+        return _ack_page(request, {"problem": _("This link has expired. Call the information center or log in "
+                                                "to acknowledge.")}, status=410)
     except (BadSignature, Message.DoesNotExist):
-        return render(request, "web/ack.html", {"problem": _("This link is not valid.")}, status=404)
-    first = message.acked_at is None
-    message = actions.acknowledge_message(f"{message.name} ({_('link')})", message, "link")
+        return _ack_page(request, {"problem": _("This link is not valid.")}, status=404)
+    if request.method == "POST":
+        signed_in = request.user if request.user.is_authenticated else None
+        actions.acknowledge_message(signed_in or f"{message.name} ({_('link')})", message, "link",
+                                    origin=client_origin(request))
+        return redirect(request.path, permanent=False)
     incident = message.incident
-    return render(request, "web/ack.html", {"message": message, "incident": incident, "first": first,
-                                            "plan": plan_of(incident.plan_version_id) if incident else None})
+    return _ack_page(request, {"message": message, "incident": incident,
+                               "plan": plan_of(incident.plan_version_id) if incident else None})
+
+
+def _ack_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    response = render(request, "web/ack.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    response["X-Robots-Tag"] = "noindex"
+    return response
 
 
 @login_required
