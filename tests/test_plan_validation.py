@@ -124,3 +124,25 @@ def test_dumped_plan_parses_back_to_the_same_plan() -> None:
     again = parse_plan(dump_plan(plan))
     assert again == plan
     assert yaml.safe_load(dump_plan(plan))["timers"]["acknowledge"] == "5m"
+
+
+def test_an_alias_bomb_is_refused_at_once_with_its_line() -> None:
+    import time
+
+    laughs = "lol0: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha]\n" + "".join(
+        f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    started = time.perf_counter()
+    [(line, _path, message)] = errors_of(laughs)
+    assert time.perf_counter() - started < 2
+    assert "expands to more than" in message and 1 < line <= 10
+    assert "refers to itself" in errors_of("a: &a [*a]\n")[0][2]
+    many = "x: &x 1\nlist: [" + ", ".join(["*x"] * 1001) + "]\n"
+    assert "more than 1000 aliases" in errors_of(many)[0][2]
+    assert "larger than" in errors_of("# " + "x" * (3 * 1024 * 1024))[0][2]
+
+
+def test_a_duration_past_ten_years_is_an_error_not_an_overflow() -> None:
+    text = ZH.replace("  acknowledge: 5m", "  acknowledge: 99999999999999999999d", 1)
+    assert text != ZH
+    [(line, path, message)] = errors_of(text)
+    assert path == "timers.acknowledge" and "ten years" in message and line == line_of(ZH, "  acknowledge: 5m")

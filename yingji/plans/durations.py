@@ -5,6 +5,9 @@ import re
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 PATTERN = r"^\s*(\d+\s*[smhdw]\s*)+$"
+# No deadline in an emergency plan is ten years away; past that it is a typo, and past about
+# 10^14 s a datetime plus the duration overflows.
+MAX_SECONDS = 3650 * 86400
 
 
 def parse_duration(value: object) -> int:
@@ -14,10 +17,19 @@ def parse_duration(value: object) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ValueError("a duration cannot be negative")
-        return value
+        return _bounded(value)
     if not isinstance(value, str) or not re.fullmatch(PATTERN, value):
         raise ValueError(f"{value!r} is not a duration; write a number with a unit: 30s, 5m, 3h, 1d")
-    return sum(int(n) * _UNITS[u] for n, u in _PART.findall(value))
+    parts = _PART.findall(value)
+    if any(len(n) > 12 for n, _unit in parts):
+        raise ValueError(f"{value!r} is longer than ten years; a plan's durations are at most 3650d")
+    return _bounded(sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+def _bounded(seconds: int) -> int:
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{format_duration(seconds)} is longer than ten years; a plan's durations are at most 3650d")
+    return seconds
 
 
 def format_duration(seconds: int) -> str:

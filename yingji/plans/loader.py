@@ -106,10 +106,60 @@ def _pydantic_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+# Bounds checked before the data is built: a plan is a few hundred KB. Aliases are allowed (a
+# contact list written once), but not a "billion laughs" of aliases of aliases, which is a few
+# hundred bytes of YAML that expands to 10^9 nodes and would hold the process for hours.
+MAX_PLAN_BYTES = 2 * 1024 * 1024
+MAX_ALIASES = 1000
+MAX_EXPANDED_NODES = 200_000
+
+
+def _check_bounds(text: str) -> None:
+    if len(text.encode("utf-8")) > MAX_PLAN_BYTES:
+        raise PlanInvalid([PlanError(1, "", f"the plan is larger than {MAX_PLAN_BYTES // 1024} KB")])
+    aliases = 0
+    for event in yaml.parse(text):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if aliases > MAX_ALIASES:
+                raise PlanInvalid([PlanError(event.start_mark.line + 1, "",
+                                             f"more than {MAX_ALIASES} aliases (*name); write the values out")])
+
+
+def _check_expansion(root: yaml.Node | None) -> None:
+    """Count the nodes the data will have once every alias is expanded, without expanding them."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        key = id(node)
+        if key in sizes:
+            if sizes[key] < 0:
+                raise PlanInvalid([PlanError(node.start_mark.line + 1, "", "an alias refers to itself")])
+            return sizes[key]
+        if depth > 100:
+            raise PlanInvalid([PlanError(node.start_mark.line + 1, "", "nested more than 100 levels deep")])
+        sizes[key] = -1
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        if total > MAX_EXPANDED_NODES:
+            raise PlanInvalid([PlanError(node.start_mark.line + 1, "", f"expands to more than "
+                                         f"{MAX_EXPANDED_NODES:,} values (aliases of aliases?)")])
+        sizes[key] = total
+        return total
+
+    if root is not None:
+        size(root, 0)
+
+
 def parse_plan(text: str) -> Plan:
     """Parse and validate; raise PlanInvalid with every error found."""
     try:
+        _check_bounds(text)
         root = yaml.compose(text)
+        _check_expansion(root)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -192,7 +192,7 @@ class Condition(Strict):
     cause: list[Cause] | None = None
     security: list[Security] | None = None
     outage_over: Duration | None = Field(None, description="the outage has lasted longer than this")
-    patients_over: int | None = Field(None, ge=0)
+    patients_over: int | None = Field(None, ge=0, le=10_000_000)
 
 
 class Grade(Strict):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import require
-from yingji.core import audit, clock
+from yingji.core import audit, clock, numbers
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.bulk import insert_rows
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
@@ -35,6 +35,7 @@ from .reconciliation import OPEN, balance, reconciliation, summary
 R = ManualRecord.State
 INS = ManualRecord.Insurance
 UNSETTLED = (INS.SELF_PAID, INS.ON_ACCOUNT)
+EXPECTED_DIGITS = Reconciliation._meta.get_field("expected_amount").max_digits  # type: ignore[union-attr]
 
 # step -> (from states, to state); `settle` moves the insurance state instead.
 STEPS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -202,10 +203,13 @@ def allowed_steps(record: ManualRecord) -> list[str]:
 # -- reconciliation -------------------------------------------------------------------------
 
 
-def set_expected(actor: Actor, incident: Incident, department: str, expected_count: int | None,
-                 expected_amount: Decimal | None, note: str = "") -> Reconciliation:
-    """The paper log's own totals, which the back-entered records must match."""
+def set_expected(actor: Actor, incident: Incident, department: str, expected_count: int | str | None,
+                 expected_amount: Decimal | str | None, note: str = "") -> Reconciliation:
+    """The paper log's own totals, which the back-entered records must match (checked here, so
+    the form, the API and anything later judge them alike)."""
     _check(actor, "reconcile", department)
+    expected_count = numbers.whole(expected_count, "expected_count")
+    expected_amount = numbers.money(expected_amount, "expected_amount", max_digits=EXPECTED_DIGITS)
     with audit.writing():
         rec, _created = Reconciliation.objects.get_or_create(incident=incident, department=department)
         if rec.signed_off:
@@ -243,6 +247,10 @@ def sign_off(actor: Actor, incident: Incident, department: str, as_: str, note: 
             raise InvalidTransition(_("Does not balance: %(problems)s. Resolve it or explain it in a note.")
                                     % {"problems": "; ".join(problems)}, problems=problems)
         now, by = clock.now(), actor_name(actor)
+        other = rec.finance_signed_by if as_ == "lead" else rec.lead_signed_by
+        if isinstance(actor, User) and other == by:  # two signatures are two people, or they prove nothing
+            raise Forbidden(_("You have already signed this reconciliation; the other signature must be "
+                              "someone else's."), action="reconcile")
         if as_ == "lead":
             rec.lead_signed_at, rec.lead_signed_by = now, by
         else:

@@ -11,6 +11,7 @@ from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import Field
 
+from yingji.core.numbers import INT_MAX
 from yingji.incidents.models import Incident
 
 from . import actions
@@ -88,8 +89,9 @@ def get_reconciliation(request: HttpRequest, incident_id: int) -> dict[str, Any]
 
 
 class ExpectedIn(Schema):
-    expected_count: int | None = Field(None, ge=0)
-    expected_amount: Decimal | None = Field(None, ge=0, decimal_places=2)
+    expected_count: int | None = Field(None, ge=0, le=INT_MAX)
+    expected_amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2,
+                                            allow_inf_nan=False)
     note: str = ""
 
 

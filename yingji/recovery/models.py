@@ -10,7 +10,10 @@ department, so a patient registered on paper has a number nobody else will hand 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yingji.incidents.models import Incident
@@ -103,6 +106,9 @@ class ManualRecord(models.Model):
             # A paper serial is written once per department's pad; a second row with it is a typo
             # or a file imported twice.
             models.UniqueConstraint(fields=["incident", "department", "paper_serial"], name="one_row_per_slip"),
+            # Not NaN, not infinite, within the column: a bad amount is refused by the database too.
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gte=0, amount__lt=Decimal("1e10")),
+                                   name="amount_in_range"),
         ]
 
     def __str__(self) -> str:
@@ -125,7 +131,14 @@ class Reconciliation(models.Model):
 
     class Meta:
         ordering = ["department"]
-        constraints = [models.UniqueConstraint(fields=["incident", "department"], name="one_reconciliation")]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "department"], name="one_reconciliation"),
+            models.CheckConstraint(condition=Q(expected_amount__isnull=True)
+                                   | Q(expected_amount__gte=0, expected_amount__lt=Decimal("1e12")),
+                                   name="expected_amount_in_range"),
+            models.CheckConstraint(condition=Q(expected_count__isnull=True) | Q(expected_count__lte=2**31 - 1),
+                                   name="expected_count_in_range"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.incident_id} {self.department}"

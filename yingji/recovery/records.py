@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from yingji.core import clock, tables
+from yingji.core import clock, numbers, tables
 from yingji.core.errors import BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.schema import Plan
@@ -29,6 +29,9 @@ REQUIRED_COLUMNS = ("kind", "department", "paper_serial", "occurred_at")
 # What a doctor or nurse wrote must name who wrote it.
 NEEDS_CLINICIAN = ("prescription", "exam_request", "lab_request", "medication")
 KINDS = tuple(ManualRecord.Kind.values)
+# A slip's date outside these years is a typo; and year 1 or 9999 overflows on the way to UTC.
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+AMOUNT_DIGITS = ManualRecord._meta.get_field("amount").max_digits  # type: ignore[union-attr]
 Rejected = dict[str, Any]  # {"row", "field", "message"}
 
 
@@ -70,6 +73,8 @@ class Checker:
                 errors.append((field, _("This field is required.")))
             elif len(value) > limit:
                 errors.append((field, _("At most %(limit)d characters.") % {"limit": limit}))
+            elif "\x00" in value:
+                errors.append((field, _("Holds a NUL character.")))
             return value
 
         kind = text("kind", 16, required=True)
@@ -133,26 +138,22 @@ class Checker:
                 return None
         if moment.tzinfo is None:  # paper logs are in the hospital's wall-clock time
             moment = moment.replace(tzinfo=self.zone)
+        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            errors.append(("occurred_at", _("The year must be between %(first)d and %(last)d.")
+                           % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}))
+            return None
         if moment > self.latest:
             errors.append(("occurred_at", _("Lies in the future.")))
         return moment
 
     def _amount(self, value: Any, kind: str, errors: list[tuple[str, str]]) -> Decimal | None:
-        raw = _as_text(value)
-        if not raw:
-            if kind == "charge":
-                errors.append(("amount", _("A charge needs an amount.")))
-            return None
         try:
-            amount = Decimal(raw)
-        except InvalidOperation:
-            errors.append(("amount", _("Not an amount; write it like 25.50.")))
+            amount = numbers.money(_as_text(value), "amount", max_digits=AMOUNT_DIGITS)
+        except BadInput as exc:
+            errors.append(("amount", exc.message))
             return None
-        exponent = amount.as_tuple().exponent
-        if not amount.is_finite() or amount < 0 or amount >= Decimal("1e10") \
-                or (isinstance(exponent, int) and exponent < -2):
-            errors.append(("amount", _("Give a positive amount with at most two decimals.")))
-            return None
+        if amount is None and kind == "charge":
+            errors.append(("amount", _("A charge needs an amount.")))
         return amount
 
     def clean_rows(self, rows: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[Rejected]]:

@@ -10,7 +10,6 @@ temporary patient number. It is a plain POST form, so it works with JavaScript o
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -156,13 +155,8 @@ def reconcile(request: HttpRequest, number: str, department: str) -> HttpRespons
     if "as" in request.POST:
         run_action(request, actions.sign_off, incident, department, request.POST["as"], request.POST.get("note", ""))
         return _back(request, incident)
-    try:
-        count = int(request.POST["expected_count"]) if request.POST.get("expected_count") else None
-        amount = Decimal(request.POST["expected_amount"]) if request.POST.get("expected_amount") else None
-    except (ValueError, ArithmeticError):
-        messages.error(request, _("Give the paper log's count as a whole number and its total as an amount."))
-        return _back(request, incident)
-    run_action(request, actions.set_expected, incident, department, count, amount, request.POST.get("note", ""))
+    run_action(request, actions.set_expected, incident, department, request.POST.get("expected_count"),
+               request.POST.get("expected_amount"), request.POST.get("note", ""))
     return _back(request, incident)
 
 
