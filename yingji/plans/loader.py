@@ -122,7 +122,8 @@ def _check_bounds(text: str) -> None:
         if isinstance(event, yaml.AliasEvent):
             aliases += 1
             if aliases > MAX_ALIASES:
-                raise PlanInvalid([PlanError(event.start_mark.line + 1, "",
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise PlanInvalid([PlanError(line, "",
                                              f"more than {MAX_ALIASES} aliases (*name); write the values out")])
 
 
