@@ -82,3 +82,26 @@ def test_the_incident_page_shows_checklists_and_the_lead_can_tick_from_the_web(a
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.done_by == "cashier-head"
+
+
+def test_asking_for_a_lower_level_does_not_lower_who_may_activate_or_stand_down(api: Any) -> None:
+    """Level 2 needs the commander; the demo plan lets the office activate level 3 only."""
+    from django.test import Client
+
+    incident = report(api("nurse-wang"), scope="hospital")
+    iid = incident["id"]
+    api("eng-duty").post(f"/incidents/{iid}/acknowledge")
+    assert Incident.objects.get(pk=iid).response_level == "2"
+    refused = api("info-director").post(f"/incidents/{iid}/activate", {"level": "3"})
+    assert refused.status_code == 403, refused.content
+    web = Client()
+    web.force_login(api("info-director").user)
+    web.post(f"/incidents/{Incident.objects.get(pk=iid).number}/action/activate", {"level": "3"})
+    assert not Incident.objects.get(pk=iid).plan_active
+    assert not actions.may(api("info-director").user, Incident.objects.get(pk=iid), "activate")
+
+    # The commander may choose level 3; standing it down is still for the level-2 roles.
+    assert api("dean").post(f"/incidents/{iid}/activate", {"level": "3"}).status_code == 200
+    assert Incident.objects.get(pk=iid).activation_level == "3"
+    assert api("info-director").post(f"/incidents/{iid}/stand_down").status_code == 403
+    assert api("dean").post(f"/incidents/{iid}/stand_down").status_code == 200

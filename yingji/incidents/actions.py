@@ -65,11 +65,23 @@ def allowed_transitions(incident: Incident) -> list[str]:
     return out
 
 
-def roles_for(incident: Incident, action: str) -> frozenset[str] | None:
+def governing_level(plan: Plan, *levels: str) -> str:
+    """The most severe of the given response levels, in the plan's order (most severe first).
+
+    Who may activate or stand down is decided by the incident's graded level and by the level
+    asked for, whichever is higher: otherwise the office could activate a level-2 incident by
+    asking for level 3, and then stand it down, without the commander the plan names for level 2.
+    """
+    order = [g.code for g in plan.grading.response_level.grades]
+    known = [level for level in levels if level]
+    return min(known, key=lambda level: order.index(level) if level in order else len(order), default="")
+
+
+def roles_for(incident: Incident, action: str, level: str = "") -> frozenset[str] | None:
     """The plan's narrower rule for this action on this incident, if it has one."""
     plan = plan_of(incident.plan_version_id)
     if action in ("activate", "stand_down"):
-        rule = plan.activation_for(incident.activation_level or incident.response_level)
+        rule = plan.activation_for(governing_level(plan, level, incident.activation_level, incident.response_level))
         if rule:
             return frozenset(rule.activate if action == "activate" else rule.stand_down)
     if action == "close":
@@ -407,7 +419,7 @@ def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
         rule = plan.activation_for(level)
         if rule is None:
             raise BadInput("level", _("The plan has no activation rule for level %(level)s.") % {"level": level})
-        _check(actor, incident, "activate", frozenset(rule.activate))
+        _check(actor, incident, "activate", roles_for(incident, "activate", level))
         now = clock.now()
         incident.status, incident.plan_active = S.ACTIVATED, True
         incident.activation_level, incident.activated_at = level, now
