@@ -17,6 +17,12 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)
+def _own_audit_anchors(settings: Any, tmp_path: Any) -> None:
+    """Each test's database starts empty, so its anchors must too."""
+    settings.YINGJI_AUDIT_ANCHOR_FILE = str(tmp_path / "audit-anchors.jsonl")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_process_state() -> Iterator[None]:
     """Tests roll back and reuse ids; production never does. Start each test with empty caches."""
     clock.reset()

@@ -5,7 +5,7 @@
     yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan template zh|en
     yingji user add NAME --role ROLE [--department CODE] [--password PW]
     yingji token create NAME
-    yingji audit verify
+    yingji audit verify | anchor | rekey
     yingji demo [--language zh|en]
     yingji manage ARGS...       (any Django management command)
 """
@@ -147,12 +147,40 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from yingji.core.audit import verify
 
     result = verify()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if result.ok:
-        print(f"audit chain intact: {result.checked} entries")
+        print(f"audit chain intact: {result.checked} entries, held against {result.anchors} anchor(s)")
         return 0
-    print(f"audit chain BROKEN at entry {result.bad_id}: {result.reason} ({result.checked} entries before it "
-          "are intact)", file=sys.stderr)
+    print(f"audit chain BROKEN ({result.kind}) at entry {result.bad_id}: {result.reason} ({result.checked} "
+          "entries before it are intact)", file=sys.stderr)
     return 1
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    _django()
+    from yingji.core.audit import anchor_path, write_anchor
+
+    anchor = write_anchor(force=True)
+    if anchor is None:
+        print(f"nothing new to anchor; {anchor_path()} already ends at the chain's head")
+    else:
+        print(f"anchored {anchor.count} entries, head {anchor.head} (entry {anchor.last_id}) in {anchor_path()}")
+    return 0
+
+
+def cmd_audit_rekey(args: argparse.Namespace) -> int:
+    _django()
+    from yingji.core.audit import AuditKeyError, rekey
+
+    try:
+        count, path = rekey()
+    except AuditKeyError as exc:
+        print(f"not rekeyed: {exc}", file=sys.stderr)
+        return 1
+    print(f"re-signed {count} entries under a new key in {path}; the old key is kept as {path}.old until you "
+          "remove it")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -366,8 +394,13 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_token_create)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(dest="audit_cmd", required=True)
-    p = audit.add_parser("verify", help="exit 0 if the hash chain is intact, else 1 naming the first bad entry")
+    p = audit.add_parser("verify", help="exit 0 if the chain is intact and matches its anchors, else 1 naming "
+                                        "the first bad entry")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("anchor", help="append the chain's count and head to the anchor file now")
+    p.set_defaults(func=cmd_audit_anchor)
+    p = audit.add_parser("rekey", help="verify, then re-sign every entry under a new audit key")
+    p.set_defaults(func=cmd_audit_rekey)
 
     demo = sub.add_parser("demo", help="publish the demo plan and create a login for every role")
     demo.add_argument("--language", default="zh", choices=["zh", "en"])

@@ -202,3 +202,13 @@ YINGJI_IMPORT_MAX_CELL_CHARS = env_int("YINGJI_IMPORT_MAX_CELL_CHARS", 10_000)
 YINGJI_IMPORT_MAX_UNPACKED_BYTES = env_int("YINGJI_IMPORT_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
 # The XLSX reader runs in a child process with this much address space beyond what it inherits.
 YINGJI_IMPORT_READER_MEMORY_BYTES = env_int("YINGJI_IMPORT_READER_MEMORY_BYTES", 2 * 1024 * 1024 * 1024)
+
+# -- The audit chain's anchors: the head hash and count, appended to a file outside the database
+# every N entries or M minutes (whichever comes first), so removing the newest entries shows.
+# Keep the file on another disk or make it append-only (chattr +a); YINGJI_AUDIT_KEY, when set,
+# replaces the data directory's audit_key file.
+YINGJI_AUDIT_ANCHOR_FILE = os.environ.get("YINGJI_AUDIT_ANCHOR_FILE", str(DATA_DIR / "audit-anchors.jsonl"))
+YINGJI_AUDIT_ANCHOR_EVERY = env_int("YINGJI_AUDIT_ANCHOR_EVERY", 100)
+YINGJI_AUDIT_ANCHOR_MINUTES = env_int("YINGJI_AUDIT_ANCHOR_MINUTES", 10)
+# The daily digest of the chain's head to the office by email, at this local hour.
+YINGJI_AUDIT_DIGEST_HOUR = env_int("YINGJI_AUDIT_DIGEST_HOUR", 8)

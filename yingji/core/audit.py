@@ -1,22 +1,37 @@
-"""The hash-chained audit log.
+"""The hash-chained audit log, keyed and anchored.
 
 Every state change appends here inside the same transaction as the change itself. Appends are
 serialized: SQLite already holds its single write lock (transactions start IMMEDIATE); on
 PostgreSQL `write_lock()` takes a transaction-scoped advisory lock, so two writers can never
 chain onto the same predecessor.
+
+A plain hash chain proves order, not authorship: whoever can write the table can edit an entry
+and recompute every later hash. So each entry also carries `mac`, an HMAC of its hash under a
+key kept outside the database (YINGJI_AUDIT_KEY, or `audit_key` in the data directory, 0600).
+And removing the newest entries leaves a shorter chain that is still whole, so the worker
+writes anchors (the count and head hash, every YINGJI_AUDIT_ANCHOR_EVERY entries or
+YINGJI_AUDIT_ANCHOR_MINUTES) to an append-only file outside the database, and the office is
+mailed the head daily; `verify` holds the chain against every anchor.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import hmac
 import json
+import os
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from . import clock
@@ -70,6 +85,32 @@ def entry_hash(prev_hash: str, at: datetime, actor: str, action: str, subject_ty
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+@cache
+def audit_key() -> bytes:
+    """The HMAC key: YINGJI_AUDIT_KEY, else `audit_key` in the data directory, made on first use.
+
+    Not the web's SECRET_KEY, so rotating that (which signs sessions and links) leaves the chain
+    alone, and a database backup alone is not enough to forge entries.
+    """
+    if os.environ.get("YINGJI_AUDIT_KEY"):
+        return os.environ["YINGJI_AUDIT_KEY"].encode()
+    path = Path(settings.DATA_DIR) / "audit_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def key_id(key: bytes | None = None) -> str:
+    """Names the key in anchors, so an anchor made under an earlier key is recognised as such."""
+    return hashlib.sha256(b"yingji-audit-key:" + (key or audit_key())).hexdigest()[:12]
+
+
+def entry_mac(digest: str, key: bytes | None = None) -> str:
+    return hmac.new(key or audit_key(), digest.encode(), hashlib.sha256).hexdigest()
+
+
 def append(actor: str, action: str, subject_type: str, subject_id: int | None,
            data: dict[str, Any] | None = None, at: datetime | None = None) -> AuditEntry:
     write_lock()
@@ -79,8 +120,101 @@ def append(actor: str, action: str, subject_type: str, subject_id: int | None,
     digest = entry_hash(prev, at, actor, action, subject_type, subject_id, payload)
     return AuditEntry.objects.create(
         at=at, actor=actor, action=action, subject_type=subject_type, subject_id=subject_id,
-        data=payload, prev_hash=prev, hash=digest,
+        data=payload, prev_hash=prev, hash=digest, mac=entry_mac(digest),
     )
+
+
+# -- anchors ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Anchor:
+    at: str
+    count: int
+    last_id: int
+    head: str
+    kid: str
+    line: int = 0
+    genuine: bool = True
+
+
+def anchor_path() -> Path:
+    return Path(settings.YINGJI_AUDIT_ANCHOR_FILE)
+
+
+def _anchor_mac(fields: dict[str, Any]) -> str:
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hmac.new(audit_key(), b"anchor:" + body.encode(), hashlib.sha256).hexdigest()
+
+
+def read_anchors(path: Path | None = None) -> list[Anchor]:
+    """Every anchor line; one whose MAC fails (under today's key) is kept, marked not genuine."""
+    path = path or anchor_path()
+    if not path.exists():
+        return []
+    anchors = []
+    current = key_id()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            fields = json.loads(line)
+            mac = fields.pop("mac")
+            anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
+                            str(fields["kid"]), number)
+        except (ValueError, KeyError, TypeError):
+            anchors.append(Anchor("", 0, 0, "", "", number, genuine=False))
+            continue
+        genuine = anchor.kid != current or hmac.compare_digest(mac, _anchor_mac(fields))
+        anchors.append(Anchor(anchor.at, anchor.count, anchor.last_id, anchor.head, anchor.kid, number, genuine))
+    return anchors
+
+
+def write_anchor(force: bool = False) -> Anchor | None:
+    """Append the chain's count and head to the anchor file when enough has happened since the last.
+
+    Called by the worker every few seconds; cheap when there is nothing to do (one indexed query).
+    """
+    head = AuditEntry.objects.order_by("-id").values_list("id", "hash").first()
+    if head is None:
+        return None
+    path = anchor_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
+        fcntl.flock(out, fcntl.LOCK_EX)  # two workers on one machine append whole lines
+        last = _last_anchor(path)
+        if last is not None and last.last_id == head[0]:
+            return None
+        now = clock.now()
+        due = last is None or head[0] - last.last_id >= settings.YINGJI_AUDIT_ANCHOR_EVERY or (
+            now - datetime.fromisoformat(last.at) >= timedelta(minutes=settings.YINGJI_AUDIT_ANCHOR_MINUTES))
+        if not (due or force):
+            return None
+        anchor = Anchor(now.isoformat(), AuditEntry.objects.filter(id__lte=head[0]).count(), head[0], head[1],
+                        key_id())
+        fields = {"at": anchor.at, "count": anchor.count, "last_id": anchor.last_id, "head": anchor.head,
+                  "kid": anchor.kid}
+        out.write(json.dumps({**fields, "mac": _anchor_mac(fields)}, sort_keys=True) + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return anchor
+
+
+def _last_anchor(path: Path) -> Anchor | None:
+    with open(path, "rb") as stream:
+        stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, stream.tell() - 4096))
+        tail = stream.read().decode("utf-8", "replace").splitlines()
+    for line in reversed(tail):
+        try:
+            fields = json.loads(line)
+            return Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
+                          str(fields["kid"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+# -- verification -------------------------------------------------------------------------
 
 
 @dataclass
@@ -89,29 +223,100 @@ class VerifyResult:
     checked: int
     bad_id: int | None = None
     reason: str = ""
+    kind: str = ""  # edited | removed | reordered | truncated | forged_anchor
+    anchors: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
-def verify(batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; stop at the first entry that does not follow from the last."""
+def _broken_link(row: AuditEntry, checked: int) -> VerifyResult:
+    """The entry does not follow the one before it: tell a reordering from a removal."""
+    later = AuditEntry.objects.filter(hash=row.prev_hash).values_list("id", flat=True).first()
+    if later is not None and later > row.id:
+        return VerifyResult(False, checked, row.id, f"follows entry {later}, which comes after it: the entries "
+                            "were reordered", "reordered")
+    return VerifyResult(False, checked, row.id, "does not follow the entry before it: an entry before it was "
+                        "removed (or one was inserted)", "removed")
+
+
+def verify(batch: int = 5000, anchors: list[Anchor] | None = None) -> VerifyResult:
+    """Walk the chain in id order, checking each link, hash and MAC, and hold it against the anchors.
+
+    Stops at the first entry that does not follow from the last, or the first anchor the chain
+    no longer matches.
+    """
+    anchors = read_anchors() if anchors is None else anchors
+    warnings = [f"anchor line {a.line} is damaged or was not written with this key" for a in anchors
+                if not a.genuine]
+    pending = sorted((a for a in anchors if a.genuine), key=lambda a: a.last_id)
+    key = audit_key()
     prev = GENESIS
     checked = 0
     last_id = 0
     while True:
         rows = list(AuditEntry.objects.filter(id__gt=last_id).order_by("id")[:batch])
         if not rows:
-            return VerifyResult(True, checked)
+            break
         for row in rows:
+            while pending and pending[0].last_id < row.id:  # the anchored entry is gone
+                gone = pending.pop(0)
+                return VerifyResult(False, checked, gone.last_id, f"was removed: the anchor of {gone.at} ends "
+                                    f"the chain there after {gone.count} entries", "removed", len(anchors))
             if row.prev_hash != prev:
-                return VerifyResult(False, checked, row.id, "does not follow the entry before it "
-                                    "(an entry was removed, inserted or reordered)")
-            expected = entry_hash(prev, row.at, row.actor, row.action, row.subject_type,
-                                  row.subject_id, row.data)
+                return _broken_link(row, checked)
+            expected = entry_hash(prev, row.at, row.actor, row.action, row.subject_type, row.subject_id, row.data)
             if expected != row.hash:
                 return VerifyResult(False, checked, row.id, "its content does not match its hash "
-                                    "(the entry was edited)")
+                                    "(the entry was edited)", "edited")
+            if not hmac.compare_digest(row.mac, entry_mac(row.hash, key)):
+                return VerifyResult(False, checked, row.id, "its MAC does not match (the entry was edited, or "
+                                    "written without the audit key)", "edited")
             prev = row.hash
             checked += 1
             last_id = row.id
+            while pending and pending[0].last_id == row.id:
+                mark = pending.pop(0)
+                if mark.head != row.hash or mark.count != checked:
+                    return VerifyResult(False, checked, row.id, f"differs from the anchor of {mark.at} "
+                                        f"({mark.count} entries, head {mark.head[:12]}): the chain was rewritten "
+                                        "up to here", "edited")
+    if pending:
+        last = pending[-1]
+        return VerifyResult(False, checked, last.last_id, f"is missing: the anchor of {last.at} recorded "
+                            f"{last.count} entries up to entry {last.last_id}, the chain ends after {checked} "
+                            f"at entry {last_id}; the newest entries were removed", "truncated", len(anchors))
+    return VerifyResult(True, checked, anchors=len(anchors), warnings=warnings)
+
+
+class AuditKeyError(Exception):
+    pass
+
+
+def rekey() -> tuple[int, Path]:
+    """Rotate the audit key: verify under the old key, re-sign every entry under a new one, and
+    anchor the head under it. Anchors written before keep their old key id; their counts and
+    heads are still checked, their MACs no longer can be."""
+    if os.environ.get("YINGJI_AUDIT_KEY"):
+        raise AuditKeyError("the key comes from YINGJI_AUDIT_KEY; rotate it by moving it into the data "
+                            "directory's audit_key file, unsetting the variable, and running rekey again")
+    result = verify()
+    if not result.ok:
+        raise AuditKeyError(f"the chain does not verify ({result.kind} at entry {result.bad_id}); a new key "
+                            "would hide that")
+    path = Path(settings.DATA_DIR) / "audit_key"
+    new_key = secrets.token_hex(32).encode()
+    count = 0
+    with writing():
+        for pk, digest in AuditEntry.objects.order_by("id").values_list("id", "hash").iterator():
+            AuditEntry.objects.filter(pk=pk).update(mac=entry_mac(digest, new_key))
+            count += 1
+        os.replace(path, path.with_name("audit_key.old"))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(new_key.decode())
+        audit_key.cache_clear()
+        append("cli", "audit.rekeyed", "system", None, {"entries": count, "kid": key_id()})
+    write_anchor(force=True)
+    return count, path
 
 
 def next_number(name: str) -> int:

@@ -17,6 +17,8 @@ class AuditEntry(models.Model):
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # HMAC-SHA256 of `hash` under the audit key, which is not in the database.
+    mac = models.CharField(max_length=64, default="")
 
     class Meta:
         indexes = [models.Index(fields=["subject_type", "subject_id", "id"])]

@@ -19,6 +19,7 @@ class Message(models.Model):
         BREACH = "breach", _("Deadline missed")
         UPDATE = "update", _("Update")
         RESTORED = "restored", _("Restored")
+        DIGEST = "digest", _("Audit digest")
 
     # Kinds that ask the recipient to act; everyone who got one hears how the incident goes on.
     PAGED = (Kind.PAGE, Kind.ESCALATION, Kind.ACTIVATION, Kind.BREACH, Kind.MODE_SWITCH)

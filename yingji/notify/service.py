@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from yingji.accounts.models import User
 from yingji.core import audit, clock
 from yingji.plans.schema import Plan
-from yingji.plans.store import plan_of
+from yingji.plans.store import plan_of, published
 from yingji.timers.service import claim
 
 from . import channels
@@ -49,6 +49,10 @@ DEFAULT_TEMPLATES = {
     "restored": (_("[Restored] {system} {number}"), _("{system} was restored at {time}.")),
     "breach": (_("[Deadline missed] {system} {number}"), _("{what} Follow it at {url}")),
     "update": (_("[Update] {system} {number}"), _("{event} Follow it at {url}")),
+    "audit_digest": (_("[Audit digest] {date}: {count} entries"),
+                     _("The audit chain of {hospital} holds {count} entries; its head (entry {last_id}) is "
+                       "{head}. Keep this mail: if the chain is ever cut short or rewritten, `yingji audit "
+                       "verify` and this head will not agree.")),
     "scenario": (_("[{scenario}] {system} {number}"),
                  _("{bulletin} {lead}. Call: {contacts}. Acknowledge: {url}")),
 }
@@ -123,13 +127,21 @@ def enqueue_reporters(incident: Incident, reporters: list[tuple[str, str]], temp
     return _write(plan, incident, Message.Kind.RESTORED, recipients, template, context, False, 0, None)
 
 
-def _write(plan: Plan, incident: Incident, kind: str, recipients: list[Recipient], template: str,
-           context: dict[str, Any], needs_ack: bool, step: int, task: DepartmentTask | None) -> list[Message]:
+def enqueue_plain(plan: Plan, kind: str, people: Iterable[str], template: str, context: dict[str, Any],
+                  channel_kinds: tuple[str, ...]) -> list[Message]:
+    """Something said to plan people that is not about one incident (the audit digest), on some channels."""
+    recipients = [Recipient(code, p.name if (p := plan.person(code)) else code) for code in people]
+    return _write(plan, None, kind, recipients, template, context, False, 0, None, channel_kinds)
+
+
+def _write(plan: Plan, incident: Incident | None, kind: str, recipients: list[Recipient], template: str,
+           context: dict[str, Any], needs_ack: bool, step: int, task: DepartmentTask | None,
+           channel_kinds: tuple[str, ...] | None = None) -> list[Message]:
     now = clock.now()
     messages = []
     for recipient in recipients:
         key = secrets.token_urlsafe(12)
-        url = ack_url(key) if needs_ack else incident_url(incident)
+        url = ack_url(key) if needs_ack else incident_url(incident) if incident else settings.YINGJI_BASE_URL
         subject, body = render(plan, template, {**context, "url": url, "name": recipient.name})
         messages.append(Message(incident=incident, task=task, kind=kind, person=recipient.person,
                                 name=recipient.name, subject=subject, body=body, step=step,
@@ -143,6 +155,8 @@ def _write(plan: Plan, incident: Incident, kind: str, recipients: list[Recipient
             methods = channels.channels_for(plan, person)
         else:  # a reporter: SMS channels only
             methods = [c for c in plan.notifications.channels if c.kind == "sms"]
+        if channel_kinds is not None:
+            methods = [c for c in methods if c.kind in channel_kinds]
         for channel in methods:
             profile = known.get(recipient.person, {}) if recipient.person else {"mobile": recipient.mobile}
             address = channels.address_for(channel, person, profile)
@@ -197,8 +211,9 @@ def deliver_due(limit: int = 200) -> int:
     if not claimed:
         return 0
     rows = Delivery.objects.select_related("message", "message__incident").in_bulk(list(claimed))
-    plans = {d.pk: plan_of(d.message.incident.plan_version_id) if d.message.incident else None
-             for d in rows.values()}
+    current = published()
+    plans = {d.pk: plan_of(d.message.incident.plan_version_id) if d.message.incident
+             else current[1] if current else None for d in rows.values()}
     for delivery in rows.values():
         delivery.token = claimed[delivery.pk]
     with ThreadPoolExecutor(max_workers=settings.YINGJI_SEND_THREADS) as pool:

@@ -16,7 +16,7 @@ from types import FrameType
 from django.conf import settings
 from django.db import close_old_connections
 
-from yingji.core import clock
+from yingji.core import audit, clock
 
 from . import service
 
@@ -49,6 +49,7 @@ class Worker:
             try:
                 if time.monotonic() - last_beat >= self.beat_every_s:
                     service.beat(self.name)
+                    audit.write_anchor()  # only when enough entries or minutes have passed
                     last_beat = time.monotonic()
                 if time.monotonic() - last_audit >= self.audit_every_s:
                     service.self_audit()
