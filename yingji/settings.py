@@ -204,8 +204,8 @@ YINGJI_LOCKOUT_MINUTES = env_int("YINGJI_LOCKOUT_MINUTES", 15)
 # workstation and not the proxy. Only set it when nothing but the proxy can reach this server.
 YINGJI_BEHIND_PROXY = env_bool("YINGJI_BEHIND_PROXY")
 
-INSTALLED_APPS += ["axes"]
-MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes asks
+INSTALLED_APPS += ["axes", "csp", "ninja"]  # ninja: the API docs from local files, not a CDN
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes last, as it asks
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = YINGJI_LOGIN_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=YINGJI_LOCKOUT_MINUTES)
@@ -230,3 +230,29 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Pages load scripts and styles from this server only: no inline script, no inline style.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# /r/<key> and /ack/<token> carry their secret in the path: never send it to another site.
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Served over https (YINGJI_BASE_URL says so): cookies only over TLS, and browsers told to
+# refuse plain http for a year.
+YINGJI_HTTPS = YINGJI_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = YINGJI_HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if YINGJI_HTTPS else 0
+if YINGJI_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
