@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from yingji.accounts.models import User
 from yingji.core.errors import Forbidden, InvalidTransition
 from yingji.incidents import actions
 from yingji.incidents.models import ChecklistItem, DepartmentTask, Incident
@@ -74,7 +75,7 @@ def test_the_incident_page_shows_checklists_and_the_lead_can_tick_from_the_web(a
     from django.test import Client
 
     client = Client()
-    assert client.login(username="cashier-head", password="yingji-demo")
+    client.force_login(User.objects.get(username="cashier-head"))
     page = client.get(f"/incidents/{activated.number}").content.decode()
     assert "收费科" in page and "手工方式挂号" in page
     item = ChecklistItem.objects.filter(task__incident=activated, task__department="cashier").first()

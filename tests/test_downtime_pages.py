@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
+from yingji.accounts.models import User
 from yingji.core import clock
 from yingji.core.actors import CLI
 from yingji.core.errors import InvalidTransition
@@ -29,7 +30,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 def client_for(username: str) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert client.login(username=username, password="yingji-demo")
+    client.force_login(User.objects.get(username=username))
     return client
 
 

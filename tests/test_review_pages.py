@@ -12,6 +12,7 @@ from typing import Any
 import docx
 from django.test import Client
 
+from yingji.accounts.models import User
 from yingji.core import clock
 from yingji.core.actors import CLI
 from yingji.core.models import AuditEntry
@@ -24,7 +25,7 @@ from yingji.timers import service
 
 def client_for(username: str) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
-    assert client.login(username=username, password="yingji-demo")
+    client.force_login(User.objects.get(username=username))
     return client
 
 

@@ -4,6 +4,7 @@
     yingji worker
     yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan template zh|en
     yingji user add NAME --role ROLE [--department CODE] [--password PW]
+    yingji user unlock [NAME] [--address IP]
     yingji token create NAME
     yingji audit verify | anchor | rekey
     yingji demo [--language zh|en]
@@ -115,15 +116,48 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if args.role not in Role.values:
         print(f"--role: must be one of {', '.join(Role.values)}", file=sys.stderr)
         return 1
-    user, created = User.objects.get_or_create(username=args.name)
+    user = User.objects.filter(username=args.name).first() or User(username=args.name)
+    created = user.pk is None
     user.role, user.department = args.role, args.department or ""
     user.is_staff = user.is_superuser = args.role == "admin"
     if args.password:
+        if problems := _password_problems(args.password, user):
+            print("--password: " + " ".join(problems), file=sys.stderr)
+            return 1
         user.set_password(args.password)
     elif created:
         user.set_unusable_password()
     user.save()
     print(f"{'created' if created else 'updated'} user {user.username} ({user.role})")
+    return 0
+
+
+def _password_problems(password: str, user: Any) -> list[str]:
+    """Django's validators (settings.AUTH_PASSWORD_VALIDATORS): every reason, not only the first."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    """Lift a login lock now instead of after the cool-off; on the audit chain as done by the CLI."""
+    _django()
+    _migrate()
+    from yingji.accounts.lockout import unlock
+    from yingji.core.actors import CLI
+
+    if not args.name and not args.address:
+        print("give a user NAME, --address IP, or both", file=sys.stderr)
+        return 1
+    cleared = unlock(CLI, username=args.name, address=args.address)
+    what = " and ".join(x for x in (args.name and f"user {args.name}", args.address and f"address {args.address}")
+                        if x)
+    print(f"unlocked {what} ({cleared} failed-login record(s) cleared)")
     return 0
 
 
@@ -384,8 +418,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--role", required=True)
     p.add_argument("--department", default="")
-    p.add_argument("--password")
+    p.add_argument("--password", help="checked against the password rules (length, common, numeric, like the name)")
     p.set_defaults(func=cmd_user_add)
+    p = user.add_parser("unlock", help="lift the lock on a login name and/or an address after failed logins")
+    p.add_argument("name", nargs="?", help="the login name that is locked")
+    p.add_argument("--address", help="the IP address that is locked")
+    p.set_defaults(func=cmd_user_unlock)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token_cmd", required=True)
     p = token.add_parser("create", help="print a new API token for user NAME")

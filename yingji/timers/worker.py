@@ -16,6 +16,7 @@ from types import FrameType
 from django.conf import settings
 from django.db import close_old_connections
 
+from yingji.accounts import sessions
 from yingji.core import audit, clock
 
 from . import service
@@ -24,10 +25,12 @@ log = logging.getLogger("yingji.worker")
 
 
 class Worker:
-    def __init__(self, poll_s: float | None = None, beat_every_s: float = 5.0, audit_every_s: float = 60.0):
+    def __init__(self, poll_s: float | None = None, beat_every_s: float = 5.0, audit_every_s: float = 60.0,
+                 sweep_every_s: float = 3600.0):
         self.poll_s = settings.YINGJI_WORKER_POLL_S if poll_s is None else poll_s
         self.beat_every_s = beat_every_s
         self.audit_every_s = audit_every_s
+        self.sweep_every_s = sweep_every_s
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = False
 
@@ -43,7 +46,7 @@ class Worker:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         started = time.monotonic()
-        last_beat = last_audit = 0.0
+        last_beat = last_audit = last_sweep = 0.0
         log.info("worker %s started", self.name)
         while not self.stopping:
             try:
@@ -54,6 +57,9 @@ class Worker:
                 if time.monotonic() - last_audit >= self.audit_every_s:
                     service.self_audit()
                     last_audit = time.monotonic()
+                if time.monotonic() - last_sweep >= self.sweep_every_s:
+                    sessions.clear_expired()
+                    last_sweep = time.monotonic()
                 fired = self.run_once()
             except Exception:
                 # A database hiccup must not kill the loop: log, reconnect, go on.
