@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import yaml
 from django.test import Client
 
+from yingji.accounts.models import User
 from yingji.core import clock
 from yingji.core.actors import CLI
+from yingji.core.models import AuditEntry
 from yingji.oncall import actions
 from yingji.oncall.checks import warnings
+from yingji.oncall.models import CalendarFeed
 from yingji.oncall.rosters import duty_at, rotation_duty, timeline
 from yingji.plans.loader import template_text
 from yingji.plans.schema import Plan
@@ -102,15 +107,43 @@ def test_an_override_needs_the_office_and_a_known_person(api: Any) -> None:
     assert api("eng-duty").get("/rosters/nope/oncall").status_code == 404
 
 
-def test_ical_feeds_per_roster_and_per_person(demo: Any) -> None:
+def _calendar_link(username: str, kind: str, code: str) -> tuple[Client, str, int]:
+    """Make a calendar link on the rosters page as `username`; the page shows it once."""
+    web = Client()
+    web.force_login(User.objects.get(username=username))
+    response = web.post("/calendars", {"kind": kind, "code": code}, follow=True)
+    page = response.content.decode()
+    url = re.search(r'id="new-calendar">.*?<code>(http://[^<]+)</code>', page, re.S)[1]  # type: ignore[index]
+    assert url not in web.get("/rosters").content.decode()  # shown once
+    return web, urlparse(url).path, CalendarFeed.objects.order_by("-id").first().pk  # type: ignore[union-attr]
+
+
+def test_ical_feeds_per_roster_and_per_person_need_their_secret_link(demo: Any) -> None:
     clock.freeze(utc(2026, 11, 22, 4, 0))
-    body = Client().get("/rosters/it-duty.ics")
+    assert Client().get("/rosters/it-duty.ics").status_code == 410  # the roster code alone opens nothing
+    assert Client().get("/people/eng-net.ics").status_code == 410
+    _, path, _feed = _calendar_link("nurse-wang", "roster", "it-duty")
+    body = Client().get(path)
     assert body.status_code == 200 and body["Content-Type"].startswith("text/calendar")
     text = body.content.decode()
     assert text.startswith("BEGIN:VCALENDAR") and text.count("BEGIN:VEVENT") >= 70  # 74 days of daily shifts
     assert "DTSTART:20261122T000000Z" in text  # 08:00 Shanghai
-    mine = Client().get("/people/eng-net.ics").content.decode()
+    assert not re.search(r"1[3-9]\d{9}", text) and "DESCRIPTION" not in text  # no phone numbers
+    owner, mine_path, feed = _calendar_link("eng-net", "person", "eng-net")
+    mine = Client().get(mine_path).content.decode()
     assert 15 <= mine.count("BEGIN:VEVENT") <= 20 and "陈强" in mine
+    assert Client().get("/calendars/guessed-token.ics").status_code == 404
+
+    # Someone else's shifts need the office; a link is revoked by its maker (or the office).
+    nurse = Client()
+    nurse.force_login(User.objects.get(username="nurse-wang"))
+    nurse.post("/calendars", {"kind": "person", "code": "eng-net"})
+    assert CalendarFeed.objects.filter(kind="person", created_by="nurse-wang").count() == 0
+    nurse.post(f"/calendars/{feed}/revoke")
+    assert Client().get(mine_path).status_code == 200
+    owner.post(f"/calendars/{feed}/revoke")
+    assert Client().get(mine_path).status_code == 404
+    assert AuditEntry.objects.filter(action="calendar_feed.revoked", subject_id=feed).exists()
 
 
 def test_warnings_name_people_who_cannot_be_reached(demo: Any, settings: Any, monkeypatch: Any) -> None:

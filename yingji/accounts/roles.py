@@ -51,6 +51,8 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "review": frozenset({"office", "commander"}),
     "read_review": frozenset({"engineer", "office", "commander", "department_lead", "admin"}),
     "evidence": frozenset({"engineer", "office"}),
+    # People's mobiles and emails: only for those who page or call people during an incident.
+    "see_contacts": frozenset({"engineer", "office", "commander"}),
 }
 
 

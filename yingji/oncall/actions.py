@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
 
+from yingji.accounts.models import User
 from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden
 from yingji.plans.schema import Plan, Roster
 
-from .models import RosterOverride
+from .models import CalendarFeed, RosterOverride
 from .rosters import shift_on
 
 
@@ -55,3 +58,47 @@ def swap(actor: Actor, plan: Plan, roster: Roster, first: date, second: date, re
             "roster": roster.code, "first": [first.isoformat(), a.person], "second": [second.isoformat(), b.person],
             "reason": reason[:300]})
     return rows
+
+
+def _feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_feed(actor: Actor, plan: Plan, kind: str, code: str) -> tuple[CalendarFeed, str]:
+    """A new secret calendar address; the token is shown once and kept only as its hash."""
+    if not isinstance(actor, User):
+        raise Forbidden(_("Sign in to make a calendar link."), action="calendar_feed")
+    if kind == CalendarFeed.Kind.ROSTER:
+        if plan.roster(code) is None:
+            raise BadInput("code", _("Unknown roster %(code)s.") % {"code": code})
+    elif kind == CalendarFeed.Kind.PERSON:
+        if plan.person(code) is None:
+            raise BadInput("code", _("Unknown person %(code)s.") % {"code": code})
+        if code != actor.person and not allowed(actor, "roster_edit"):
+            raise Forbidden(_("You may make a calendar link only for your own shifts."), action="calendar_feed")
+    else:
+        raise BadInput("kind", _("A calendar is of a roster or of a person."))
+    token = secrets.token_urlsafe(24)
+    with audit.writing():
+        feed = CalendarFeed.objects.create(kind=kind, code=code, token_hash=_feed_hash(token),
+                                           created_by=actor_name(actor), created_at=clock.now())
+        audit.append(actor_name(actor), "calendar_feed.created", "calendar_feed", feed.pk, {"kind": kind, "code": code})
+    return feed, token
+
+
+def revoke_feed(actor: Actor, feed: CalendarFeed) -> CalendarFeed:
+    if actor_name(actor) != feed.created_by and not allowed(actor, "roster_edit"):
+        raise Forbidden(_("Only whoever made this calendar link, or the office, may revoke it."),
+                        action="calendar_feed")
+    with audit.writing():
+        feed = CalendarFeed.objects.get(pk=feed.pk)
+        if feed.revoked_at is None:
+            feed.revoked_at, feed.revoked_by = clock.now(), actor_name(actor)
+            feed.save(update_fields=["revoked_at", "revoked_by"])
+            audit.append(actor_name(actor), "calendar_feed.revoked", "calendar_feed", feed.pk,
+                         {"kind": feed.kind, "code": feed.code})
+    return feed
+
+
+def feed_for_token(token: str) -> CalendarFeed | None:
+    return CalendarFeed.objects.filter(token_hash=_feed_hash(token), revoked_at__isnull=True).first()

@@ -8,6 +8,7 @@ from typing import Any
 from django.http import Http404, HttpRequest
 from ninja import Router, Schema, Status
 
+from yingji.accounts.roles import allowed
 from yingji.core import clock
 from yingji.plans.schema import Plan, Roster
 from yingji.plans.store import published
@@ -27,12 +28,13 @@ def current_roster(code: str) -> tuple[Plan, Roster]:
     return current[1], roster
 
 
-def duty_json(plan: Plan, roster: Roster, duty: Duty) -> dict[str, Any]:
+def duty_json(plan: Plan, roster: Roster, duty: Duty, contacts: bool = False) -> dict[str, Any]:
+    """Who is on duty; their mobile only for `contacts` (roles that page people)."""
     person = plan.person(duty.person)
     return {"roster": roster.code, "name": roster.name, "group": roster.group,
             "timezone": roster.timezone or plan.hospital.timezone,
             "person": {"code": duty.person, "name": person.name if person else duty.person,
-                       "mobile": person.mobile if person else None},
+                       "mobile": person.mobile if person and contacts else None},
             "starts_at": duty.starts_at.isoformat(), "ends_at": duty.ends_at.isoformat(),
             "override": duty.override is not None}
 
@@ -43,14 +45,16 @@ def list_rosters(request: HttpRequest) -> dict[str, Any]:
     if current is None:
         return {"rosters": [], "warnings": []}
     plan, now = current[1], clock.now()
-    return {"rosters": [duty_json(plan, r, duty_at(plan, r, now)) for r in plan.rosters],
+    contacts = allowed(request.user, "see_contacts")  # type: ignore[arg-type]
+    return {"rosters": [duty_json(plan, r, duty_at(plan, r, now), contacts) for r in plan.rosters],
             "warnings": warnings(plan, now)}
 
 
 @router.get("/rosters/{code}/oncall", summary="Who is on duty now (or at ?at=ISO time)")
 def oncall(request: HttpRequest, code: str, at: datetime | None = None) -> dict[str, Any]:
     plan, roster = current_roster(code)
-    return duty_json(plan, roster, duty_at(plan, roster, at or clock.now()))
+    return duty_json(plan, roster, duty_at(plan, roster, at or clock.now()),
+                     allowed(request.user, "see_contacts"))  # type: ignore[arg-type]
 
 
 class OverrideIn(Schema):

@@ -51,9 +51,6 @@ def calendar(plan: Plan, name: str, events: list[tuple[Roster, Duty]]) -> str:
         who = person.name if person else duty.person
         lines += ["BEGIN:VEVENT", f"UID:{roster.code}-{duty.person}-{_stamp(duty.starts_at)}@yingji",
                   f"DTSTAMP:{now}", f"DTSTART:{_stamp(duty.starts_at)}", f"DTEND:{_stamp(duty.ends_at)}",
-                  f"SUMMARY:{_text(f'{roster.name}: {who}')}"]
-        if person and person.mobile:
-            lines.append(f"DESCRIPTION:{_text(person.mobile)}")
-        lines.append("END:VEVENT")
+                  f"SUMMARY:{_text(f'{roster.name}: {who}')}", "END:VEVENT"]  # no phone numbers
     lines.append("END:VCALENDAR")
     return "\r\n".join(folded for line in lines for folded in _fold(line)) + "\r\n"

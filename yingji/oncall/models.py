@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class RosterOverride(models.Model):
@@ -27,3 +28,31 @@ class RosterOverride(models.Model):
 
     def __str__(self) -> str:
         return f"{self.roster}: {self.person} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(models.Model):
+    """A secret address for one calendar (a roster, or one person's shifts), until revoked.
+
+    Phone calendars subscribe without a login, so the address itself is the key: a random token,
+    kept only as its hash, made by a signed-in user for a roster or for their own shifts (the
+    office for anyone's), and revoked by its maker or the office. The roster code alone, which
+    everyone can read off the plan, no longer opens a feed.
+    """
+
+    class Kind(models.TextChoices):
+        ROSTER = "roster", _("Roster")
+        PERSON = "person", _("Person")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    code = models.CharField(max_length=40)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    revoked_by = models.CharField(max_length=150, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.code} by {self.created_by}"

@@ -62,6 +62,22 @@ def payers(plan: Plan) -> tuple[str, ...]:
     return tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
 
 
+def listed_department(actor: Actor, plan: Plan, asked: str = "") -> str:
+    """Whose records `actor` may list: staff and leads their own department's; finance, the 医保
+    office, the office and read-only roles any department's ("" for all)."""
+    own = own_department(actor)
+    return own if own and own not in payers(plan) else asked
+
+
+PATIENT_FIELDS = ("patient_name", "card_no", "temp_no")
+HIDDEN = "***"
+
+
+def sees_patients(actor: Actor) -> bool:
+    """Read-only roles (auditors) see the records' counts and money, not who the patients were."""
+    return not (isinstance(actor, User) and actor.role == "viewer")
+
+
 def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = ()) -> None:
     """The role may do it; staff and leads act for their own department (or one in `also`)."""
     require(actor, action)

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from yingji.core.numbers import INT_MAX
 from yingji.incidents.models import Incident
+from yingji.plans.store import plan_of
 
 from . import actions
 from .models import ManualRecord
@@ -35,7 +36,10 @@ class RecordIn(Schema):
     insurance: str = Field("", description="insurance scheme code from the plan")
 
 
-def record_out(record: ManualRecord) -> dict[str, Any]:
+def record_out(record: ManualRecord, patients: bool = True) -> dict[str, Any]:
+    if not patients:
+        for field in actions.PATIENT_FIELDS:
+            setattr(record, field, actions.HIDDEN)
     return {"id": record.pk, "incident": record.incident_id, "kind": record.kind, "department": record.department,
             "card_no": record.card_no, "temp_no": record.temp_no, "patient_name": record.patient_name,
             "paper_serial": record.paper_serial, "occurred_at": record.occurred_at.isoformat(),
@@ -62,12 +66,15 @@ def import_records(request: HttpRequest, incident_id: int, file: File[UploadedFi
 @router.get("/incidents/{incident_id}/records", summary="Manual records of an incident")
 def list_records(request: HttpRequest, incident_id: int, department: str = "", state: str = "",
                  limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
-    rows = ManualRecord.objects.filter(incident_id=incident_id)
+    incident = get_object_or_404(Incident, pk=incident_id)
+    rows = ManualRecord.objects.filter(incident=incident)
+    department = actions.listed_department(request.user, plan_of(incident.plan_version_id), department)  # type: ignore[arg-type]
     if department:
         rows = rows.filter(department=department)
     if state:
         rows = rows.filter(state=state)
-    return [record_out(r) for r in rows[offset:offset + max(1, min(limit, 5000))]]
+    patients = actions.sees_patients(request.user)  # type: ignore[arg-type]
+    return [record_out(r, patients) for r in rows[offset:offset + max(1, min(limit, 5000))]]
 
 
 class StepIn(Schema):

@@ -105,7 +105,7 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     own = actions.own_department(request.user)  # type: ignore[arg-type]
     payers = actions.payers(plan)
     # Staff see their own department; finance and the 医保 office settle for every department.
-    department = own if own and own not in payers else request.GET.get("department", own or "")
+    department = actions.listed_department(request.user, plan, request.GET.get("department", own or ""))  # type: ignore[arg-type]
     if department:
         rows = rows.filter(department=department)
     state = request.GET.get("state", "open")
@@ -116,7 +116,11 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     page = Paginator(rows.order_by("department", "occurred_at", "id"), 50).get_page(request.GET.get("page"))
     names = {d.code: d.name for d in plan.departments}
     focused = False
+    patients = actions.sees_patients(request.user)  # type: ignore[arg-type]
     for record in page:
+        if not patients:
+            for field in actions.PATIENT_FIELDS:
+                setattr(record, field, actions.HIDDEN)
         record.steps = actions.allowed_steps(record)  # type: ignore[attr-defined]
         record.department_name = names.get(record.department, record.department)  # type: ignore[attr-defined]
         # The cursor waits in the first HIS id box: type the id, Enter, and it moves to the next.

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from yingji.accounts.lockout import client_address
 from yingji.accounts.roles import allowed
 from yingji.core import clock
 from yingji.core.actors import ANONYMOUS
@@ -435,7 +436,7 @@ def notice_read(request: HttpRequest, notice_id: int) -> HttpResponse:
 
 def client_origin(request: HttpRequest) -> dict[str, str]:
     """Where a request came from, for the audit entry of something done without a login."""
-    return {"address": request.META.get("REMOTE_ADDR", ""),
+    return {"address": client_address(request) or "",
             "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
 
 
@@ -488,6 +489,7 @@ def plan_view(request: HttpRequest) -> HttpResponse:
         "version": version, "plan": plan, "versions": versions,
         "may_approve": allowed(request.user, "plan_approve"),  # type: ignore[arg-type]
         "may_publish": allowed(request.user, "plan_publish"),  # type: ignore[arg-type]
+        "sees_contacts": allowed(request.user, "see_contacts"),  # type: ignore[arg-type]
     })
 
 
