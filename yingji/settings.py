@@ -192,3 +192,15 @@ YINGJI_SEND_THREADS = env_int("YINGJI_SEND_THREADS", 8)
 
 # smtp://[user:pass@]host:port[?from=addr&starttls=1], or smtps:// (read by yingji.notify.channels).
 YINGJI_EMAIL_URL = os.environ.get("YINGJI_EMAIL_URL", "")
+
+
+# -- Request body limits (yingji.core.limits) ---------------------------------------------------
+# Checked before anything parses the body: over the limit is a JSON 413 {"detail", "field": "body"}
+# under /api/ and a plain page elsewhere. JSON and form bodies: YINGJI_BODY_MAX_BYTES (1 MiB).
+# Multipart uploads, i.e. the CSV/XLSX import of paper records: YINGJI_IMPORT_MAX_BYTES (50 MiB).
+YINGJI_BODY_MAX_BYTES = env_int("YINGJI_BODY_MAX_BYTES", 1024 * 1024)
+YINGJI_IMPORT_MAX_BYTES = env_int("YINGJI_IMPORT_MAX_BYTES", 50 * 1024 * 1024)
+# Django's own bound on what it reads into memory (a body, a multipart upload's non-file fields).
+DATA_UPLOAD_MAX_MEMORY_SIZE = YINGJI_BODY_MAX_BYTES
+# First, so neither CSRF nor sessions have read the body before the limit is checked.
+MIDDLEWARE.insert(0, "yingji.core.limits.BodyLimitMiddleware")
