@@ -210,7 +210,7 @@ YINGJI_AUDIT_ANCHOR_MINUTES = env_int("YINGJI_AUDIT_ANCHOR_MINUTES", 10)
 YINGJI_AUDIT_DIGEST_HOUR = env_int("YINGJI_AUDIT_DIGEST_HOUR", 8)
 
 # --- Logins, sessions and response headers ---------------------------------------------------
-# What a 等保 level-3 assessment asks of the web login (docs/security-logins.md says why each is so).
+# What a 等保 level-3 assessment asks of the web login (docs/security.md says why each is so).
 
 # Failed logins at /login: YINGJI_LOGIN_FAILURES of them lock the account, and separately the
 # address they came from, for YINGJI_LOCKOUT_MINUTES (django-axes; each further try while locked
@@ -275,3 +275,13 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = YINGJI_HTTPS
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if YINGJI_HTTPS else 0
 if YINGJI_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# -- Request body limits (yingji.core.limits) ---------------------------------------------------
+# Checked before anything parses the body: over the limit is a JSON 413 {"detail", "field": "body"}
+# under /api/ and a plain page elsewhere. JSON and form bodies: YINGJI_BODY_MAX_BYTES (1 MiB).
+# Multipart uploads, i.e. the CSV/XLSX import of paper records: YINGJI_IMPORT_MAX_BYTES (above).
+YINGJI_BODY_MAX_BYTES = env_int("YINGJI_BODY_MAX_BYTES", 1024 * 1024)
+# Django's own bound on what it reads into memory (a body, a multipart upload's non-file fields).
+DATA_UPLOAD_MAX_MEMORY_SIZE = YINGJI_BODY_MAX_BYTES
+# First, so neither CSRF nor sessions have read the body before the limit is checked.
+MIDDLEWARE.insert(0, "yingji.core.limits.BodyLimitMiddleware")

@@ -1,4 +1,4 @@
-"""The three ways a requested change can be refused; views map them to 403, 409 and 400."""
+"""The ways a requested change can be refused; views map them to 403, 409, 400 and 404."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ class BadInput(ActionError):
     """A field is wrong; `field` names it."""
 
     status_code = 400
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message, field=field)
+        self.field = field
+
+
+class NotFound(ActionError):
+    """What a path names does not exist; `field` names the path parameter."""
+
+    status_code = 404
 
     def __init__(self, field: str, message: str):
         super().__init__(message, field=field)

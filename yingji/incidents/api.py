@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest
 from django.urls import register_converter
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Router, Schema, Status
 from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from yingji.accounts.models import ApiToken, User
+from yingji.core.apischema import Count, Id, Input, Offset, Text, found, responses
 from yingji.core.errors import ActionError
 from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
@@ -45,13 +46,20 @@ def action_error(request: HttpRequest, exc: ActionError):  # type: ignore[no-unt
     return api.create_response(request, exc.as_dict(), status=exc.status_code)
 
 
+def _message(err: dict[str, Any]) -> str:
+    """Our own validators' words as written, without pydantic's "Value error, " in front."""
+    if err.get("type") == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return str(err.get("msg", "invalid"))
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError):  # type: ignore[no-untyped-def]
     """Name the field first, so a workstation script can show what to fix."""
     errors = []
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
-        errors.append({"field": ".".join(loc), "message": err.get("msg", "invalid")})
+        errors.append({"field": ".".join(loc), "message": _message(err)})
     first = errors[0] if errors else {"field": "", "message": "invalid"}
     return api.create_response(request, {"detail": f"{first['field']}: {first['message']}",
                                          "field": first["field"], "errors": errors}, status=422)
@@ -63,15 +71,21 @@ def auth_error(request: HttpRequest, exc: AuthenticationError):  # type: ignore[
                                                    "create one with `yingji token create USER`"}, status=401)
 
 
-class ReportIn(Schema):
-    system: str = Field(description="system code from the published plan")
-    symptom: str = Field(max_length=500)
-    location: str = Field("", max_length=200, description="place or workstation")
-    phone: str = Field("", max_length=30)
-    reporter_name: str = Field("", max_length=100)
-    department: str = Field("", description="department code from the plan")
-    patients_affected: int = Field(0, ge=0)
-    security_suspected: bool = False
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404):  # type: ignore[no-untyped-def]
+    """A 404 raised below the routes (a roster the plan lacks) still gets the JSON error body."""
+    return api.create_response(request, {"detail": str(exc) or _("Not found."), "field": ""}, status=404)
+
+
+class ReportIn(Input):
+    system: Text = Field(description="system code from the published plan")
+    symptom: Text = Field(max_length=500)
+    location: Text = Field(default="", max_length=200, description="place or workstation")
+    phone: Text = Field(default="", max_length=30)
+    reporter_name: Text = Field(default="", max_length=100)
+    department: Text = Field("", description="department code from the plan")
+    patients_affected: Count = 0
+    security_suspected: StrictBool = False
     scope: Literal["", "terminal", "area", "partial", "hospital"] = ""
     channel: Literal["api", "phone"] = "api"
 
@@ -90,9 +104,9 @@ def _grades(incident: Incident) -> dict[str, str]:
     return incident.grades()
 
 
-@api.post("/incidents", response={201: ReportOut}, summary="Report a fault")
+@api.post("/incidents", response=responses(201, ReportOut, errors=(400, 403, 413)), summary="Report a fault")
 def post_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
-    data = payload.dict()
+    data = payload.model_dump()
     channel = data.pop("channel")
     intake = actions.report_fault(request.user, channel=channel, **data)  # type: ignore[arg-type]
     incident = intake.incident
@@ -103,6 +117,106 @@ def post_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+class TimelineEntryOut(Schema):
+    id: int
+    at: str
+    actor: str
+    action: str
+    data: dict[str, Any]
+
+
+class ChecklistItemOut(Schema):
+    id: int
+    phase: str
+    text: str
+    done_at: str | None
+    done_by: str
+
+
+class DepartmentTaskOut(Schema):
+    department: str
+    scenario: str
+    name: str
+    ack_due_at: str | None
+    acknowledged_at: str | None
+    items: list[ChecklistItemOut]
+
+
+class TimerOut(Schema):
+    kind: str
+    key: str
+    due_at: str | None
+    state: str
+    breached: bool
+    finished_at: str | None
+    by: str
+
+
+class ModeOut(Schema):
+    department: str
+    system: str
+    mode: str
+    started_at: str | None
+    ended_at: str | None
+
+
+class DeliveryOut(Schema):
+    channel: str
+    address: str
+    state: str
+    attempts: int
+    sent_at: str | None
+    error: str
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    person: str
+    name: str
+    subject: str
+    step: int
+    created_at: str | None
+    needs_ack: bool
+    acked_at: str | None
+    acked_via: str
+    deliveries: list[DeliveryOut]
+
+
+class IncidentOut(Schema):
+    id: int
+    number: str
+    system: str
+    title: str
+    location: str
+    status: str
+    plan_active: bool
+    activation_level: str | None
+    plan_version: int
+    scope: str
+    cause: str
+    security: str
+    security_suspected: bool
+    patients_affected: int
+    systems: list[str]
+    grade: dict[str, str]
+    grade_overrides: dict[str, Any]
+    reports_count: int
+    reported_at: str | None
+    acknowledged_at: str | None
+    on_site_at: str | None
+    activated_at: str | None
+    restored_at: str | None
+    closed_at: str | None
+    merged_into: str | None = Field(description="number of the incident this one was merged into")
+    allowed: list[str] = Field(description="lifecycle actions the incident's state allows now")
+    timeline: list[TimelineEntryOut]
+    departments: list[DepartmentTaskOut]
+    timers: list[TimerOut]
+    modes: list[ModeOut]
+    notifications: list[NotificationOut]
 
 
 def incident_detail(incident: Incident) -> dict[str, Any]:
@@ -144,13 +258,25 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
     }
 
 
-@api.get("/incidents/{incident_id}", summary="One incident with its grades and timeline")
-def get_incident(request: HttpRequest, incident_id: int) -> dict[str, Any]:
-    return incident_detail(get_object_or_404(Incident.objects.select_related("merged_into"), pk=incident_id))
+@api.get("/incidents/{incident_id}", response=responses(200, IncidentOut, errors=(404,)),
+         summary="One incident with its grades and timeline")
+def get_incident(request: HttpRequest, incident_id: Id) -> dict[str, Any]:
+    return incident_detail(found(Incident.objects.select_related("merged_into"), "incident_id", pk=incident_id))
 
 
-@api.get("/incidents", summary="Incidents, newest first")
-def list_incidents(request: HttpRequest, status: str = "", limit: int = 50) -> list[dict[str, Any]]:
+class IncidentRowOut(Schema):
+    id: int
+    number: str
+    system: str
+    status: str
+    grade: dict[str, str]
+    reports_count: int
+    reported_at: str | None
+
+
+@api.get("/incidents", response=responses(200, list[IncidentRowOut]), summary="Incidents, newest first")
+def list_incidents(request: HttpRequest, status: Annotated[Text, Field(description="a status, or \"open\"")] = "",
+                   limit: Annotated[int, Field(ge=1, le=500)] = 50, offset: Offset = 0) -> list[dict[str, Any]]:
     rows = Incident.objects.all()
     if status == "open":
         rows = rows.filter(status__in=Incident.OPEN)
@@ -158,13 +284,17 @@ def list_incidents(request: HttpRequest, status: str = "", limit: int = 50) -> l
         rows = rows.filter(status=status)
     return [{"id": i.pk, "number": i.number, "system": i.system, "status": i.status, "grade": _grades(i),
              "reports_count": i.reports_count, "reported_at": _iso(i.reported_at)}
-            for i in rows[: max(1, min(limit, 500))]]
+            for i in rows[offset:offset + limit]]
 
 
-class ActionIn(Schema):
-    note: str = ""
-    level: str = ""
-    reason: str = ""
+class ActionIn(Input):
+    note: Text = Field(default="", max_length=2000)
+    level: Text = Field(default="", max_length=40, description="activate: the response level requested")
+    reason: Text = Field(default="", max_length=2000, description="cancel, stand_down: why")
+
+
+Lifecycle = Literal["acknowledge", "arrive", "activate", "stand_down", "restore", "close", "cancel"]
+assert set(get_args(Lifecycle)) == set(actions.LIFECYCLE), "the API's verbs are the actions' verbs"
 
 
 class LifecycleConverter:
@@ -182,11 +312,12 @@ class LifecycleConverter:
 register_converter(LifecycleConverter, "lifecycle")
 
 
-@api.post("/incidents/{incident_id}/{lifecycle:action}", summary="acknowledge | arrive | activate | stand_down | "
-          "restore | close | cancel")
-def post_action(request: HttpRequest, incident_id: int, action: str,
+@api.post("/incidents/{incident_id}/{lifecycle:action}", response=responses(200, IncidentOut,
+                                                                             errors=(400, 403, 404, 409, 413)),
+          summary="acknowledge | arrive | activate | stand_down | restore | close | cancel")
+def post_action(request: HttpRequest, incident_id: Id, action: Lifecycle,
                 payload: ActionIn | None = None) -> dict[str, Any]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+    incident = found(Incident, "incident_id", pk=incident_id)
     body = payload or ActionIn()
     incident = actions.perform(request.user, incident, action,  # type: ignore[arg-type]
                                note=body.note, level=body.level, reason=body.reason)
@@ -194,28 +325,61 @@ def post_action(request: HttpRequest, incident_id: int, action: str,
 
 
 @unknown_actions.post("/incidents/{incident_id}/{action}", include_in_schema=False)
-def unknown_action(request: HttpRequest, incident_id: int, action: str) -> Any:
-    return api.create_response(request, {"detail": f"unknown action {action!r}", "field": "action",
-                                         "allowed": list(actions.LIFECYCLE)}, status=404)
+def unknown_action(request: HttpRequest, incident_id: str, action: str) -> Any:
+    return api.create_response(request, {"detail": _("Unknown action %(action)r.") % {"action": action},
+                                         "field": "action", "allowed": list(actions.LIFECYCLE)}, status=404)
+
+
+@unknown_actions.api_operation(["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None,
+                               include_in_schema=False)
+def unknown_route(request: HttpRequest, rest: str) -> Any:
+    """Anything under /api/v1/ that no route took (a path parameter with a slash in it, a typo)
+    is a JSON 404 like every other refusal, not Django's HTML page."""
+    return api.create_response(request, {"detail": _("No such API route."), "field": ""}, status=404)
 
 
 api.add_router("/", unknown_actions)
 
 
-@api.get("/reports/{number}", summary="A report and the status of its incident")
-def get_report(request: HttpRequest, number: str) -> dict[str, Any]:
-    report = get_object_or_404(Report.objects.select_related("incident"), number=number)
+class ReportStatusOut(Schema):
+    number: str
+    incident: str
+    status: str
+    reported_at: str | None
+    told_restored_at: str | None
+
+
+@api.get("/reports/{number}", response=responses(200, ReportStatusOut, errors=(404,)),
+         summary="A report and the status of its incident")
+def get_report(request: HttpRequest, number: Text) -> dict[str, Any]:
+    report = found(Report.objects.select_related("incident"), "number", number=number)
     return {"number": report.number, "incident": report.incident.number, "status": report.incident.status,
             "reported_at": _iso(report.reported_at), "told_restored_at": _iso(report.told_restored_at)}
 
 
-@api.get("/systems", auth=None, summary="Systems of the published plan with their status (public)")
+class SystemOut(Schema):
+    code: str
+    name: str
+    status: str
+    criticality: str
+    since: str | None
+
+
+@api.get("/systems", auth=None, response=responses(200, list[SystemOut], public=True),
+         summary="Systems of the published plan with their status (public)")
 def list_systems(request: HttpRequest) -> list[dict[str, Any]]:
     return [{"code": s.code, "name": s.name, "status": s.status, "criticality": s.criticality,
              "since": _iso(s.since)} for s in SystemState.objects.filter(in_plan=True)]
 
 
-@api.get("/departments", auth=None, summary="Departments of the published plan (public)")
+class DepartmentOut(Schema):
+    code: str
+    name: str
+    kind: str
+
+
+@api.get("/departments", auth=None, response=responses(200, list[DepartmentOut], public=True),
+         summary="Departments of the published plan (public)")
 def list_departments(request: HttpRequest) -> list[dict[str, str]]:
     current = published()
     if current is None:
@@ -223,9 +387,17 @@ def list_departments(request: HttpRequest) -> list[dict[str, str]]:
     return [{"code": d.code, "name": d.name, "kind": d.kind} for d in current[1].departments]
 
 
-@api.post("/notifications/{message_id}/ack", summary="Acknowledge a page you received")
-def ack_notification(request: HttpRequest, message_id: int) -> dict[str, Any]:
-    message = get_object_or_404(Message, pk=message_id)
+class AckOut(Schema):
+    id: int
+    acked_at: str | None
+    acked_via: str
+    incident: str | None
+
+
+@api.post("/notifications/{message_id}/ack", response=responses(200, AckOut, errors=(403, 404, 413)),
+          summary="Acknowledge a page you received")
+def ack_notification(request: HttpRequest, message_id: Id) -> dict[str, Any]:
+    message = found(Message, "message_id", pk=message_id)
     message = actions.acknowledge_message(request.user, message, "api")  # type: ignore[arg-type]
     return {"id": message.pk, "acked_at": _iso(message.acked_at), "acked_via": message.acked_via,
             "incident": message.incident.number if message.incident else None}

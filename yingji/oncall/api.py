@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from yingji.accounts.roles import allowed
 from yingji.core import clock
+from yingji.core.apischema import Day, Input, Text, When, responses
+from yingji.core.errors import NotFound
 from yingji.plans.schema import Plan, Roster
 from yingji.plans.store import published
 
@@ -24,7 +27,7 @@ def current_roster(code: str) -> tuple[Plan, Roster]:
     current = published()
     roster = current[1].roster(code) if current else None
     if current is None or roster is None:
-        raise Http404(f"no roster {code!r} in the published plan")
+        raise NotFound("code", _("No roster %(code)r in the published plan.") % {"code": code})
     return current[1], roster
 
 
@@ -39,7 +42,30 @@ def duty_json(plan: Plan, roster: Roster, duty: Duty, contacts: bool = False) ->
             "override": duty.override is not None}
 
 
-@router.get("/rosters", summary="Every roster with who is on duty now, and warnings")
+class PersonOut(Schema):
+    code: str
+    name: str
+    mobile: str | None
+
+
+class DutyOut(Schema):
+    roster: str
+    name: str
+    group: str
+    timezone: str
+    person: PersonOut
+    starts_at: str
+    ends_at: str
+    override: bool
+
+
+class RostersOut(Schema):
+    rosters: list[DutyOut]
+    warnings: list[str]
+
+
+@router.get("/rosters", response=responses(200, RostersOut),
+            summary="Every roster with who is on duty now, and warnings")
 def list_rosters(request: HttpRequest) -> dict[str, Any]:
     current = published()
     if current is None:
@@ -50,22 +76,36 @@ def list_rosters(request: HttpRequest) -> dict[str, Any]:
             "warnings": warnings(plan, now)}
 
 
-@router.get("/rosters/{code}/oncall", summary="Who is on duty now (or at ?at=ISO time)")
-def oncall(request: HttpRequest, code: str, at: datetime | None = None) -> dict[str, Any]:
+@router.get("/rosters/{code}/oncall", response=responses(200, DutyOut, errors=(404,)),
+            summary="Who is on duty now (or at ?at=ISO time)")
+def oncall(request: HttpRequest, code: Text,
+           at: Annotated[When | None, Field(description="ISO 8601; without an offset, the hospital's local time")]
+           = None) -> dict[str, Any]:
     plan, roster = current_roster(code)
     return duty_json(plan, roster, duty_at(plan, roster, at or clock.now()),
                      allowed(request.user, "see_contacts"))  # type: ignore[arg-type]
 
 
-class OverrideIn(Schema):
+class OverrideIn(Input):
+    person: Text = Field(max_length=40, description="person code from the plan")
+    starts_at: When
+    ends_at: When
+    reason: Text = Field(default="", max_length=300)
+
+
+class OverrideOut(Schema):
+    id: int | None = None
     person: str
-    starts_at: datetime
-    ends_at: datetime
-    reason: str = ""
+    starts_at: str
+    ends_at: str
 
 
-@router.post("/rosters/{code}/overrides", response={201: dict[str, Any]}, summary="Someone else is on duty")
-def add_override(request: HttpRequest, code: str, payload: OverrideIn) -> Status[dict[str, Any]]:
+ROSTER_EDIT = (400, 403, 404, 413)
+
+
+@router.post("/rosters/{code}/overrides", response=responses(201, OverrideOut, errors=ROSTER_EDIT),
+             summary="Someone else is on duty")
+def add_override(request: HttpRequest, code: Text, payload: OverrideIn) -> Status[dict[str, Any]]:
     plan, roster = current_roster(code)
     row = actions.override(request.user, plan, roster, payload.person,  # type: ignore[arg-type]
                            payload.starts_at, payload.ends_at, payload.reason)
@@ -73,14 +113,19 @@ def add_override(request: HttpRequest, code: str, payload: OverrideIn) -> Status
                  "ends_at": row.ends_at.isoformat()})
 
 
-class SwapIn(Schema):
-    first: date
-    second: date
-    reason: str = ""
+class SwapIn(Input):
+    first: Day
+    second: Day
+    reason: Text = Field(default="", max_length=300)
 
 
-@router.post("/rosters/{code}/swap", response={201: dict[str, Any]}, summary="Two shifts trade people")
-def swap(request: HttpRequest, code: str, payload: SwapIn) -> Status[dict[str, Any]]:
+class SwapOut(Schema):
+    overrides: list[OverrideOut]
+
+
+@router.post("/rosters/{code}/swap", response=responses(201, SwapOut, errors=ROSTER_EDIT),
+             summary="Two shifts trade people")
+def swap(request: HttpRequest, code: Text, payload: SwapIn) -> Status[dict[str, Any]]:
     plan, roster = current_roster(code)
     rows = actions.swap(request.user, plan, roster, payload.first, payload.second,  # type: ignore[arg-type]
                         payload.reason)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
-from yingji.core.numbers import INT_MAX
+from yingji.core.apischema import Count, Id, Input, Money, Offset, Positive, Text, found, not_bool, responses
 from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of
 
@@ -21,19 +19,45 @@ from .reconciliation import reconciliation
 
 router = Router(tags=["back-entry"])
 
+DepartmentCode = Annotated[Text, Field(max_length=40, description="department code from the plan")]
+# What an incident's back-entry routes can refuse with: 400 a bad field, 403 not your department,
+# 404 no such incident or record, 409 a closed incident or a step the record's state does not allow.
+WRITE = (400, 403, 404, 409, 413)
 
-class RecordIn(Schema):
+
+class RecordIn(Input):
     # Strings on purpose: the same checker as imports names the field that is wrong.
-    kind: str = ""
-    department: str = ""
-    card_no: str = ""
-    temp_no: str = ""
-    patient_name: str = ""
-    paper_serial: str = ""
-    occurred_at: str = Field("", description="ISO 8601; without an offset, the hospital's local time")
-    amount: str | float | None = Field(None, description="decimal string, e.g. \"25.50\"")
-    clinician: str = ""
-    insurance: str = Field("", description="insurance scheme code from the plan")
+    kind: Text = ""
+    department: Text = ""
+    card_no: Text = ""
+    temp_no: Text = ""
+    patient_name: Text = ""
+    paper_serial: Text = ""
+    occurred_at: Text = Field("", description="ISO 8601; without an offset, the hospital's local time")
+    amount: Text | float | None = Field(None, description="decimal string, e.g. \"25.50\"")
+    clinician: Text = ""
+    insurance: Text = Field("", description="insurance scheme code from the plan")
+
+
+class RecordOut(Schema):
+    id: int
+    incident: int
+    kind: str
+    department: str
+    card_no: str
+    temp_no: str
+    patient_name: str
+    paper_serial: str
+    occurred_at: str
+    amount: str | None
+    clinician: str
+    insurance: str
+    state: str
+    insurance_state: str
+    his_id: str
+    note: str
+    source: str
+    allowed: list[str] = Field(description="steps the record's state allows now")
 
 
 def record_out(record: ManualRecord, patients: bool = True) -> dict[str, Any]:
@@ -49,24 +73,41 @@ def record_out(record: ManualRecord, patients: bool = True) -> dict[str, Any]:
             "allowed": actions.allowed_steps(record)}
 
 
-@router.post("/incidents/{incident_id}/records", response={201: dict}, summary="Register one manual record")
-def add_record(request: HttpRequest, incident_id: int, payload: RecordIn) -> Status[dict[str, Any]]:
-    incident = get_object_or_404(Incident, pk=incident_id)
-    record = actions.add_record(request.user, incident, payload.dict(), source="api")  # type: ignore[arg-type]
+@router.post("/incidents/{incident_id}/records", response=responses(201, RecordOut, errors=WRITE),
+             summary="Register one manual record")
+def add_record(request: HttpRequest, incident_id: Id, payload: RecordIn) -> Status[dict[str, Any]]:
+    incident = found(Incident, "incident_id", pk=incident_id)
+    record = actions.add_record(request.user, incident, payload.model_dump(), source="api")  # type: ignore[arg-type]
     return Status(201, record_out(record))
 
 
-@router.post("/incidents/{incident_id}/records/import", summary="Import a CSV or XLSX of manual records")
-def import_records(request: HttpRequest, incident_id: int, file: File[UploadedFile]) -> dict[str, Any]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+class RejectedRowOut(Schema):
+    row: int = Field(description="the spreadsheet's row number, header = 1")
+    field: str
+    message: str
+
+
+class ImportOut(Schema):
+    accepted: int
+    rejected: list[RejectedRowOut]
+
+
+@router.post("/incidents/{incident_id}/records/import", response=responses(200, ImportOut, errors=WRITE),
+             summary="Import a CSV or XLSX of manual records (up to YINGJI_IMPORT_MAX_BYTES)")
+def import_records(request: HttpRequest, incident_id: Id, file: File[UploadedFile]) -> dict[str, Any]:
+    incident = found(Incident, "incident_id", pk=incident_id)
     result = actions.import_records(request.user, incident, file.name or "", file.read())  # type: ignore[arg-type]
     return {"accepted": result.accepted, "rejected": result.rejected}
 
 
-@router.get("/incidents/{incident_id}/records", summary="Manual records of an incident")
-def list_records(request: HttpRequest, incident_id: int, department: str = "", state: str = "",
-                 limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+RecordState = Literal["", "pending", "entered", "verified", "confirmed"]
+
+
+@router.get("/incidents/{incident_id}/records", response=responses(200, list[RecordOut]),
+            summary="Manual records of an incident")
+def list_records(request: HttpRequest, incident_id: Id, department: Text = "", state: RecordState = "",
+                 limit: Annotated[int, Field(ge=1, le=5000)] = 500, offset: Offset = 0) -> list[dict[str, Any]]:
+    incident = found(Incident, "incident_id", pk=incident_id)
     rows = ManualRecord.objects.filter(incident=incident)
     department = actions.listed_department(request.user, plan_of(incident.plan_version_id), department)  # type: ignore[arg-type]
     if department:
@@ -74,63 +115,111 @@ def list_records(request: HttpRequest, incident_id: int, department: str = "", s
     if state:
         rows = rows.filter(state=state)
     patients = actions.sees_patients(request.user)  # type: ignore[arg-type]
-    return [record_out(r, patients) for r in rows[offset:offset + max(1, min(limit, 5000))]]
+    return [record_out(r, patients) for r in rows[offset:offset + limit]]
 
 
-class StepIn(Schema):
-    his_id: str = ""
-    note: str = ""
+class StepIn(Input):
+    his_id: Text = Field(default="", max_length=60, description="enter: the HIS order or charge id")
+    note: Text = Field(default="", max_length=2000)
 
 
-@router.post("/records/{record_id}/{step}", summary="enter | verify | confirm | settle")
-def step_record(request: HttpRequest, record_id: int, step: str, payload: StepIn | None = None) -> dict[str, Any]:
-    record = get_object_or_404(ManualRecord.objects.select_related("incident"), pk=record_id)
+Step = Literal["enter", "verify", "confirm", "settle"]
+assert set(get_args(Step)) == set(actions.STEPS), "the API's steps are the actions' steps"
+
+
+@router.post("/records/{record_id}/{step}", response=responses(200, RecordOut, errors=WRITE),
+             summary="enter | verify | confirm | settle")
+def step_record(request: HttpRequest, record_id: Id, step: Step, payload: StepIn | None = None) -> dict[str, Any]:
+    record = found(ManualRecord.objects.select_related("incident"), "record_id", pk=record_id)
     body = payload or StepIn()
     return record_out(actions.advance(request.user, record, step, body.his_id, body.note))  # type: ignore[arg-type]
 
 
-@router.get("/incidents/{incident_id}/reconciliation", summary="Back-entry balance per department")
-def get_reconciliation(request: HttpRequest, incident_id: int) -> dict[str, Any]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+class BalanceOut(Schema):
+    department: str
+    total: int
+    pending: int
+    entered: int
+    verified: int
+    confirmed: int
+    unsettled: int
+    open: int
+    amount_total: str
+    amount_confirmed: str
+    expected_count: int | None
+    expected_amount: str | None
+    balanced: bool
+    problems: list[str]
+    note: str
+    lead_signed_by: str | None
+    lead_signed_at: str | None
+    finance_signed_by: str | None
+    finance_signed_at: str | None
+    signed_off: bool
+
+
+class ReconciliationOut(Schema):
+    incident: str
+    departments: list[BalanceOut]
+
+
+@router.get("/incidents/{incident_id}/reconciliation", response=responses(200, ReconciliationOut, errors=(404,)),
+            summary="Back-entry balance per department")
+def get_reconciliation(request: HttpRequest, incident_id: Id) -> dict[str, Any]:
+    incident = found(Incident, "incident_id", pk=incident_id)
     return {"incident": incident.number, "departments": reconciliation(incident)}
 
 
-class ExpectedIn(Schema):
-    expected_count: int | None = Field(None, ge=0, le=INT_MAX)
-    expected_amount: Decimal | None = Field(None, ge=0, lt=Decimal("1e12"), max_digits=14, decimal_places=2,
-                                            allow_inf_nan=False)
-    note: str = ""
+class ExpectedIn(Input):
+    expected_count: Count | None = None
+    expected_amount: Money | None = None
+    note: Text = Field(default="", max_length=2000)
 
 
-@router.post("/incidents/{incident_id}/reconciliation/{department}", summary="The paper log's totals")
-def set_expected(request: HttpRequest, incident_id: int, department: str, payload: ExpectedIn) -> dict[str, Any]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+@router.post("/incidents/{incident_id}/reconciliation/{department}", response=responses(
+             200, ReconciliationOut, errors=WRITE), summary="The paper log's totals")
+def set_expected(request: HttpRequest, incident_id: Id, department: DepartmentCode,
+                 payload: ExpectedIn) -> dict[str, Any]:
+    incident = found(Incident, "incident_id", pk=incident_id)
     actions.set_expected(request.user, incident, department, payload.expected_count,  # type: ignore[arg-type]
                          payload.expected_amount, payload.note)
     return {"incident": incident.number, "departments": reconciliation(incident)}
 
 
-class SignIn(Schema):
+class SignIn(Input):
     as_: Literal["lead", "finance"] = Field(alias="as")
-    note: str = ""
+    note: Text = Field(default="", max_length=2000)
 
 
-@router.post("/incidents/{incident_id}/reconciliation/{department}/sign", summary="Sign off as lead or finance")
-def sign(request: HttpRequest, incident_id: int, department: str, payload: SignIn) -> dict[str, Any]:
-    incident = get_object_or_404(Incident, pk=incident_id)
+@router.post("/incidents/{incident_id}/reconciliation/{department}/sign", response=responses(
+             200, ReconciliationOut, errors=WRITE), summary="Sign off as lead or finance")
+def sign(request: HttpRequest, incident_id: Id, department: DepartmentCode, payload: SignIn) -> dict[str, Any]:
+    incident = found(Incident, "incident_id", pk=incident_id)
     actions.sign_off(request.user, incident, department, payload.as_, payload.note)  # type: ignore[arg-type]
     return {"incident": incident.number, "departments": reconciliation(incident)}
 
 
-class RangeIn(Schema):
+class RangeIn(Input):
+    department: DepartmentCode
+    prefix: Text = Field(max_length=20)
+    first: Positive
+    last: Positive
+    width: Annotated[int, Field(ge=1, le=12), BeforeValidator(not_bool)] = 6
+
+
+class RangeOut(Schema):
+    id: int
     department: str
-    prefix: str
-    first: int = Field(ge=1)
-    last: int = Field(ge=1)
-    width: int = Field(6, ge=1, le=12)
+    first: str
+    last: str
 
 
-@router.post("/temp-ranges", response={201: dict}, summary="Reserve temporary patient numbers for a department")
+class TempNumberOut(Schema):
+    temp_no: str
+
+
+@router.post("/temp-ranges", response=responses(201, RangeOut, errors=(400, 403, 413)),
+             summary="Reserve temporary patient numbers for a department")
 def reserve(request: HttpRequest, payload: RangeIn) -> Status[dict[str, Any]]:
     block = actions.reserve_range(request.user, payload.department, payload.prefix,  # type: ignore[arg-type]
                                   payload.first, payload.last, payload.width)
@@ -138,6 +227,7 @@ def reserve(request: HttpRequest, payload: RangeIn) -> Status[dict[str, Any]]:
                         "last": block.number(block.last)})
 
 
-@router.post("/departments/{department}/temp-number", summary="Hand out the next temporary number")
-def next_temp_no(request: HttpRequest, department: str) -> dict[str, str]:
+@router.post("/departments/{department}/temp-number", response=responses(200, TempNumberOut,
+             errors=(400, 403, 409, 413)), summary="Hand out the next temporary number")
+def next_temp_no(request: HttpRequest, department: DepartmentCode) -> dict[str, str]:
     return {"temp_no": actions.issue_temp_no(request.user, department)}  # type: ignore[arg-type]

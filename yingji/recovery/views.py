@@ -187,7 +187,8 @@ def temp_ranges(request: HttpRequest) -> HttpResponse:
     current = published()
     if request.method == "POST" and current:
         try:
-            first, last, width = (whole_number(request.POST.get(f), f) for f in ("first", "last", "width"))
+            first, last = (whole_number(request.POST.get(f), f) for f in ("first", "last"))
+            width = whole_number(request.POST.get("width"), "width", maximum=12)
             actions.reserve_range(request.user, request.POST.get("department", ""),  # type: ignore[arg-type]
                                   request.POST.get("prefix", "").strip(), first, last, width or 6)
         except ActionError as exc:

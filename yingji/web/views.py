@@ -25,6 +25,7 @@ from yingji.accounts.lockout import client_address
 from yingji.accounts.roles import allowed
 from yingji.core import clock
 from yingji.core.actors import ANONYMOUS
+from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
@@ -103,13 +104,13 @@ def report_form(request: HttpRequest) -> HttpResponse:
         try:
             intake = actions.report_fault(
                 user or ANONYMOUS,
-                system=request.POST.get("system", ""), symptom=request.POST.get("symptom", ""),
-                location=request.POST.get("location", ""), phone=request.POST.get("phone", ""),
-                reporter_name=request.POST.get("reporter_name", ""),
-                department=request.POST.get("department", ""),
+                system=posted(request, "system"), symptom=posted(request, "symptom"),
+                location=posted(request, "location"), phone=posted(request, "phone"),
+                reporter_name=posted(request, "reporter_name"),
+                department=posted(request, "department"),
                 patients_affected=whole_number(request.POST.get("patients_affected"), "patients_affected"),
                 security_suspected=request.POST.get("security_suspected") == "on",
-                scope=request.POST.get("scope", ""),
+                scope=posted(request, "scope"),
                 channel=Report.Channel.PHONE if phone_mode else Report.Channel.WEB,
             )
         except BadInput as exc:
@@ -131,14 +132,29 @@ def _anonymous_ok() -> bool:
     return bool(settings.YINGJI_ANONYMOUS_REPORTS)
 
 
-def whole_number(value: str | None, field: str) -> int:
-    """A form's number field; empty is 0, anything else not a number is a BadInput naming it."""
+def whole_number(value: str | None, field: str, maximum: int = COUNT_MAX) -> int:
+    """A form's number field; empty is 0, anything else not a number is a BadInput naming it.
+
+    `maximum` defaults to what an integer column holds on PostgreSQL, so a long row of nines is
+    a message on the form, not an overflow deep in the database."""
     if not value:
         return 0
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
+    if number > maximum:
+        raise BadInput(field, _("Must be at most %(maximum)d.") % {"maximum": maximum})
+    return number
+
+
+def posted(request: HttpRequest, field: str) -> str:
+    """A form's text field, refused with a message naming it when it holds a NUL, which PostgreSQL
+    cannot store (the API refuses the same through apischema.Text)."""
+    try:
+        return nul_free(request.POST.get(field, ""))
+    except ValueError as exc:
+        raise BadInput(field, str(exc)) from None
 
 
 def report_status(request: HttpRequest, key: str) -> HttpResponse:

@@ -1,0 +1,87 @@
+"""Bounds before work: a request body over the limit is refused before anything parses it.
+
+JSON and form bodies may be YINGJI_BODY_MAX_BYTES, multipart uploads (the CSV/XLSX import of paper
+records) YINGJI_IMPORT_MAX_BYTES. The declared Content-Length is checked first; a chunked body,
+which has none, is read up to the limit and no further. Django's own RequestDataTooBig (a form
+whose fields outgrow DATA_UPLOAD_MAX_MEMORY_SIZE) gets the same answer: JSON 413 naming the body
+under /api/, a plain page in the reader's language elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from html import escape
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+READ_CHUNK = 64 * 1024
+
+
+def body_limit(request: HttpRequest) -> int:
+    if request.content_type == "multipart/form-data":
+        return int(settings.YINGJI_IMPORT_MAX_BYTES)
+    return int(settings.YINGJI_BODY_MAX_BYTES)
+
+
+def declared_length(request: HttpRequest) -> int | None:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
+
+
+def too_large(request: HttpRequest, limit: int) -> HttpResponse:
+    with translation.override(translation.get_language_from_request(request)):
+        detail = _("The request body is larger than %(limit)d bytes.") % {"limit": limit}
+        if request.path.startswith("/api/"):
+            return HttpResponse(json.dumps({"detail": detail, "field": "body", "limit": limit}), status=413,
+                                content_type="application/json")
+        title = _("Request too large")
+        hint = _("Go back and send a smaller file, or split it into several.")
+        page = (f"<!doctype html><html lang=\"{translation.get_language()}\"><meta charset=\"utf-8\">"
+                f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p>"
+                f"<p>{escape(hint)}</p></html>")
+        return HttpResponse(page, status=413, content_type="text/html; charset=utf-8")
+
+
+def read_chunked(request: HttpRequest, limit: int) -> bytes | None:
+    """A body without Content-Length (chunked), read at most one byte past the limit; None if over."""
+    stream = request.META["wsgi.input"]
+    data = bytearray()
+    while len(data) <= limit:
+        chunk = stream.read(min(READ_CHUNK, limit + 1 - len(data)))
+        if not chunk:
+            return bytes(data)
+        data += chunk
+    return None
+
+
+class BodyLimitMiddleware:
+    """First in MIDDLEWARE, so neither CSRF nor sessions nor a view has read the body yet."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = body_limit(request)
+        length = declared_length(request)
+        if length is not None and length > limit:
+            return too_large(request, limit)
+        if length is None and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = read_chunked(request, limit)
+            if body is None:
+                return too_large(request, limit)
+            # Django reads a body by its Content-Length; give it the bytes and their length.
+            request._body = body  # type: ignore[attr-defined]
+            request.META["CONTENT_LENGTH"] = str(len(body))
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestDataTooBig):
+            return too_large(request, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+        return None
