@@ -14,6 +14,8 @@ from typing import Any
 import openpyxl
 import pytest
 
+from yingji.core import tables
+from yingji.core.tables import TooLarge
 from yingji.recovery.models import ManualRecord
 
 from .conftest import report
@@ -107,8 +109,12 @@ def test_bounds_come_from_settings(api: Any, incident: Any, settings: Any) -> No
     _refused(api, incident, "bomb.xlsx", _xlsx({"C2": "0" * 5000}), 413, "unpacked_bytes")
     settings.YINGJI_IMPORT_MAX_UNPACKED_BYTES = 500 * 1024 * 1024
 
-    settings.YINGJI_IMPORT_MAX_BYTES = 100
-    _refused(api, incident, "big.csv", rows.encode(), 413, "bytes")
+    settings.YINGJI_IMPORT_MAX_BYTES = 100  # refused at the HTTP edge, before the body is read
+    big = upload(api("cashier-li"), incident["id"], "big.csv", rows.encode())
+    assert big.status_code == 413 and big.json()["limit"] == 100, big.content
+    with pytest.raises(TooLarge) as bound:  # and by the reader, for files that do not come over HTTP
+        tables.csv_rows(rows.encode(), tables.Limits.from_settings()).__next__()
+    assert bound.value.details["bound"] == "bytes"
     settings.YINGJI_IMPORT_MAX_BYTES = 50 * 1024 * 1024
     _still_imports(api, incident)
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test import Client
 
 from yingji.accounts.models import User
+from yingji.incidents.models import Incident
 from yingji.recovery.models import ManualRecord, Reconciliation
 
 from .conftest import report
@@ -75,7 +76,10 @@ def test_record_amounts_and_dates_out_of_range_name_their_field(api: Any, incide
         refused = cashier.post(f"/incidents/{incident['id']}/records", {**charge("S-2"), "occurred_at": when})
         assert refused.status_code == 400 and refused.json()["field"] == "occurred_at", when
     refused = cashier.post(f"/incidents/{incident['id']}/records", charge("S-\x002"))
-    assert refused.status_code == 400 and refused.json()["field"] == "paper_serial"
+    assert refused.status_code == 422 and refused.json()["field"] == "paper_serial"  # refused at the API's edge
+    from yingji.recovery import records
+    checker = records.Checker(records.current_plan(), Incident.objects.get(pk=incident["id"]))
+    assert checker.clean(charge("S-\x003"))[1] == [("paper_serial", "含有 NUL 字符。")]  # and by the checker
     assert ManualRecord.objects.count() == 1
 
 
@@ -123,6 +127,4 @@ def test_one_person_cannot_sign_as_both_lead_and_finance(api: Any, incident: Any
 
 
 def _number(incident: dict[str, Any]) -> str:
-    from yingji.incidents.models import Incident
-
     return Incident.objects.get(pk=incident["id"]).number

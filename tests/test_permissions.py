@@ -70,3 +70,16 @@ def test_a_viewer_may_read_but_not_report(api: Any) -> None:
     viewer = api("auditor")
     assert viewer.get(f"/incidents/{incident['id']}").status_code == 200
     assert viewer.post("/incidents", {"system": "HIS", "symptom": "x"}).status_code == 403
+
+
+def test_a_revoked_token_gets_401_and_the_revocation_is_on_the_chain(api: Any) -> None:
+    from yingji.accounts.models import _token_cache
+    from yingji.cli import main
+    from yingji.core.models import AuditEntry
+
+    engineer = api("eng-duty")
+    assert engineer.get("/systems").status_code == 200
+    assert main(["token", "revoke", "eng-duty"]) == 0
+    _token_cache.clear()  # the cache holds a token for at most TOKEN_CACHE_S
+    assert engineer.get("/rosters").status_code == 401
+    assert AuditEntry.objects.get(action="token.revoked").data["username"] == "eng-duty"

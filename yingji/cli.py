@@ -176,6 +176,24 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    """Revoke a user's tokens (or those starting with --prefix); on the audit chain."""
+    _django()
+    _migrate()
+    from yingji.accounts.models import ApiToken
+    from yingji.core import audit, clock
+
+    tokens = ApiToken.objects.filter(user__username=args.name, revoked_at__isnull=True)
+    if args.prefix:
+        tokens = tokens.filter(prefix__startswith=args.prefix[:10])
+    with audit.writing():
+        prefixes = list(tokens.values_list("prefix", flat=True))
+        tokens.update(revoked_at=clock.now())
+        audit.append("cli", "token.revoked", "user", None, {"username": args.name, "prefixes": prefixes})
+    print(f"revoked {len(prefixes)} token(s) of {args.name}; they stop working within a few seconds")
+    return 0
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     _django()
     from yingji.core.audit import verify
@@ -430,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--label", default="")
     p.set_defaults(func=cmd_token_create)
+    p = token.add_parser("revoke", help="revoke user NAME's API tokens (all, or --prefix yj_xxxx)")
+    p.add_argument("name")
+    p.add_argument("--prefix", default="")
+    p.set_defaults(func=cmd_token_revoke)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(dest="audit_cmd", required=True)
     p = audit.add_parser("verify", help="exit 0 if the chain is intact and matches its anchors, else 1 naming "
