@@ -162,3 +162,21 @@ def test_a_chunked_body_is_read_only_up_to_the_limit() -> None:
     refused, stream = chunked(b"x" * 10_000_000)
     assert refused.status_code == 413
     assert stream.tell() <= 1001  # the rest was never read
+
+
+def test_nul_in_a_web_path_query_or_form_field_is_a_400_naming_it(api: Any) -> None:
+    from django.test import Client
+
+    from yingji.accounts.models import User
+
+    report(api("nurse-wang"), scope="hospital")
+    web = Client()
+    web.force_login(User.objects.get(username="info-director"))
+    for path in ("/incidents/YJ%00/records", "/incidents/?system=HIS%00", "/plan?version=1%00"):
+        response = web.get(path)
+        assert response.status_code == 400, path
+    form = web.post("/temp-ranges", {"department": "wards", "prefix": "ZY\x00", "first": "1", "last": "9"})
+    assert form.status_code == 400 and "prefix" in form.content.decode()
+    assert Client().post("/report", {"system": "HIS", "symptom": "a\x00b"}).status_code == 400
+    api_query = api("eng-duty").get("/incidents?status=open%00")
+    assert api_query.status_code == 422 and api_query.json()["field"] == "status"  # the API's own types

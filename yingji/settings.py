@@ -285,3 +285,5 @@ YINGJI_BODY_MAX_BYTES = env_int("YINGJI_BODY_MAX_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = YINGJI_BODY_MAX_BYTES
 # First, so neither CSRF nor sessions have read the body before the limit is checked.
 MIDDLEWARE.insert(0, "yingji.core.limits.BodyLimitMiddleware")
+# Then NUL in a path, query or form field is a 400 naming it (PostgreSQL cannot hold NUL in text).
+MIDDLEWARE.insert(1, "yingji.core.limits.NulGuardMiddleware")

@@ -85,3 +85,52 @@ class BodyLimitMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return too_large(request, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
         return None
+
+
+class NulGuardMiddleware:
+    """A NUL character in the path, the query or a form field is refused with 400 naming where.
+
+    PostgreSQL cannot store or even compare text with NUL in it and fails the query, a 500; the
+    API's own fields refuse it in their types (core/apischema.Text), this covers the web pages.
+    After BodyLimitMiddleware, so a form is parsed only once it is known to be small enough.
+    """
+
+    FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+    # These check every field themselves and answer with the field marked on the form (or 422).
+    SELF_CHECKED = ("/api/", "/report")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(self.SELF_CHECKED):
+            return self.get_response(request)
+        try:
+            where = self._nul_in(request)
+        except RequestDataTooBig:
+            return too_large(request, int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE))
+        if where is not None:
+            return refused(request, where, _("Holds a NUL character."))
+        return self.get_response(request)
+
+    def _nul_in(self, request: HttpRequest) -> str | None:
+        if "\x00" in request.path:
+            return "path"
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return name.replace("\x00", "") or "query"
+        if request.method == "POST" and request.content_type in self.FORMS:
+            for name, values in request.POST.lists():
+                if "\x00" in name or any("\x00" in v for v in values):
+                    return name.replace("\x00", "") or "form"
+        return None
+
+
+def refused(request: HttpRequest, field: str, message: str) -> HttpResponse:
+    """400 naming the field, as a plain page in the reader's language."""
+    with translation.override(translation.get_language_from_request(request)):
+        detail = f"{field}: {message}"
+        title = _("The request cannot be read")
+        page = (f"<!doctype html><html lang=\"{translation.get_language()}\"><meta charset=\"utf-8\">"
+                f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p></html>")
+        return HttpResponse(page, status=400, content_type="text/html; charset=utf-8")
