@@ -41,12 +41,16 @@ def too_large(request: HttpRequest, limit: int) -> HttpResponse:
         if request.path.startswith("/api/"):
             return HttpResponse(json.dumps({"detail": detail, "field": "body", "limit": limit}), status=413,
                                 content_type="application/json")
-        title = _("Request too large")
-        hint = _("Go back and send a smaller file, or split it into several.")
-        page = (f"<!doctype html><html lang=\"{translation.get_language()}\"><meta charset=\"utf-8\">"
-                f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p>"
-                f"<p>{escape(hint)}</p></html>")
-        return HttpResponse(page, status=413, content_type="text/html; charset=utf-8")
+        return plain_page(413, _("Request too large"), detail,
+                          _("Go back and send a smaller file, or split it into several."))
+
+
+def plain_page(status: int, title: str, *paragraphs: str) -> HttpResponse:
+    """A page for a request refused before any view ran: no template, no session, escaped text."""
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    page = (f"<!doctype html><html lang=\"{translation.get_language()}\"><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><h1>{escape(title)}</h1>{body}</html>")
+    return HttpResponse(page, status=status, content_type="text/html; charset=utf-8")
 
 
 def read_chunked(request: HttpRequest, limit: int) -> bytes | None:
@@ -129,8 +133,4 @@ class NulGuardMiddleware:
 def refused(request: HttpRequest, field: str, message: str) -> HttpResponse:
     """400 naming the field, as a plain page in the reader's language."""
     with translation.override(translation.get_language_from_request(request)):
-        detail = f"{field}: {message}"
-        title = _("The request cannot be read")
-        page = (f"<!doctype html><html lang=\"{translation.get_language()}\"><meta charset=\"utf-8\">"
-                f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(detail)}</p></html>")
-        return HttpResponse(page, status=400, content_type="text/html; charset=utf-8")
+        return plain_page(400, _("The request cannot be read"), f"{field}: {message}")
