@@ -224,3 +224,19 @@ def test_the_office_is_mailed_the_chain_s_head_every_morning(api: Any, settings:
         assert mails and head in mails[0].get_content()
         assert Timer.objects.get(kind="audit_digest", state="pending").due_at == datetime(
             2026, 3, 4, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_an_anchor_file_that_cannot_be_written_does_not_stop_the_worker_paging(
+        history: list[AuditEntry], settings: Any, monkeypatch: Any) -> None:
+    from yingji.timers import service
+    from yingji.timers.worker import Worker
+
+    settings.YINGJI_AUDIT_ANCHOR_FILE = "/dev/null/cannot/be/a/directory/anchors.jsonl"
+    with pytest.raises(OSError):
+        audit.write_anchor(force=True)
+    rounds = []
+    worker = Worker(poll_s=0.01, beat_every_s=0.0)
+    monkeypatch.setattr(worker, "run_once", lambda: rounds.append(1) or 0)
+    worker.run(max_seconds=0.3)
+    assert len(rounds) > 5  # the loop went on firing timers and sending pages
+    assert service.worker_alive()

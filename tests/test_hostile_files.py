@@ -137,3 +137,57 @@ def test_csv_in_utf16_is_read_and_undecodable_or_nul_text_is_refused(api: Any, i
     assert "2" in nul["detail"]
     _refused(api, incident, "zip.xlsx", b"PK\x03\x04 not really a zip", 400)
     assert ManualRecord.objects.filter(paper_serial="U16-1").exists()
+
+
+def _with_part(content: bytes, name: str, data: bytes, change: Any = None) -> bytes:
+    """The workbook with one more part, and optionally its other parts passed through `change`."""
+    source = zipfile.ZipFile(io.BytesIO(content))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            part = source.read(item.filename)
+            target.writestr(item, change(item.filename, part) if change else part)
+        target.writestr(name, data)
+    return out.getvalue()
+
+
+def test_lowercase_positions_and_a_first_sheet_elsewhere_are_still_bounded(api: Any, incident: Any) -> None:
+    lower = _rewrite_sheet(_xlsx(), lambda xml: xml.replace(b'<c r="A1"', b'<c r="a900000"', 1))
+    _refused(api, incident, "lower.xlsx", lower, 413, "rows")
+    # The workbook's first sheet points (with single quotes) at a part not named like a sheet.
+    far = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' \
+          b'<row r="900000"><c r="A900000" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>'
+
+    def point_elsewhere(name: str, part: bytes) -> bytes:
+        if name == "xl/_rels/workbook.xml.rels":
+            return part.replace(b'Target="/xl/worksheets/sheet1.xml"', b"Target='/xl/hidden.xml'").replace(
+                b'Target="worksheets/sheet1.xml"', b"Target='hidden.xml'")
+        return part
+
+    elsewhere = _with_part(_xlsx(), "xl/hidden.xml", far, point_elsewhere)
+    _refused(api, incident, "elsewhere.xlsx", elsewhere, 413, "rows")
+    shared = _with_part(_xlsx(), "xl/strings2.xml", b"<sst><si><t>" + b"9" * 20_000 + b"</t></si></sst>")
+    _refused(api, incident, "shared.xlsx", shared, 413, "cell_chars")
+
+
+def test_the_long_text_check_stays_linear_on_text_made_of_brackets(api: Any, incident: Any) -> None:
+    import time
+
+    from yingji.core import tables
+
+    part = (b">" * 9_999 + b"<") * 400  # 4 MB: each run just under the bound, from every '>'
+    started = time.perf_counter()
+    tables._check_texts(part, tables.Limits.from_settings(), "sheet")
+    assert time.perf_counter() - started < 1.0  # was 14 s with a search from every '>'
+
+
+def test_a_reader_that_takes_too_long_is_stopped(api: Any, incident: Any, settings: Any, monkeypatch: Any) -> None:
+    import time
+
+    from yingji.core import tables
+
+    settings.YINGJI_IMPORT_READER_SECONDS = 1
+    monkeypatch.setattr(tables, "_read_in_child", lambda content, limits, conn: time.sleep(30))
+    started = time.perf_counter()
+    _refused(api, incident, "slow.xlsx", _xlsx({"A2": "charge"}), 413, "reader_seconds")
+    assert time.perf_counter() - started < 10

@@ -60,3 +60,14 @@ def test_mobiles_go_only_to_roles_that_page_people(api: Any, demo: Any) -> None:
         web = Client()
         web.force_login(User.objects.get(username=username))
         assert (mobile in web.get("/plan").content.decode()) is shown, username
+
+
+def test_where_pages_went_is_shown_only_to_roles_that_page_people(api: Any, demo: Any) -> None:
+    incident = report(api("nurse-wang"))
+    detail = api("eng-duty").get(f"/incidents/{incident['id']}").json()
+    addresses = {d["address"] for m in detail["notifications"] for d in m["deliveries"]}
+    assert any("@" in a for a in addresses)
+    for username in ("nurse-wang", "auditor", "admin", "cashier-head"):
+        seen = api(username).get(f"/incidents/{incident['id']}").json()
+        assert {d["address"] for m in seen["notifications"] for d in m["deliveries"]} <= {""}, username
+        assert not any(a and a in str(seen) for a in addresses), username

@@ -198,6 +198,7 @@ YINGJI_IMPORT_MAX_CELL_CHARS = env_int("YINGJI_IMPORT_MAX_CELL_CHARS", 10_000)
 YINGJI_IMPORT_MAX_UNPACKED_BYTES = env_int("YINGJI_IMPORT_MAX_UNPACKED_BYTES", 500 * 1024 * 1024)
 # The XLSX reader runs in a child process with this much address space beyond what it inherits.
 YINGJI_IMPORT_READER_MEMORY_BYTES = env_int("YINGJI_IMPORT_READER_MEMORY_BYTES", 2 * 1024 * 1024 * 1024)
+YINGJI_IMPORT_READER_SECONDS = env_int("YINGJI_IMPORT_READER_SECONDS", 120)
 
 # -- The audit chain's anchors: the head hash and count, appended to a file outside the database
 # every N entries or M minutes (whichever comes first), so removing the newest entries shows.

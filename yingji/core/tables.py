@@ -3,7 +3,7 @@
 A sheet's size is not its file's size: one cell at XFD1048576 in a 1.6 KB XLSX makes a dense
 reader such as calamine ask for 512 GiB, and Rust aborts the whole process when that fails,
 taking every other request of the web worker with it. So an XLSX is first walked as a stream
-(zip entries, then the first sheet's XML through expat, which allocates nothing per cell) and
+(zip entries, then every sheet's XML for the positions its cells would take) and
 refused with `TooLarge` naming the bound it passes. Only then is it read by calamine, in a
 forked child whose address space is capped, so that a reader bug can fail only its own request.
 """
@@ -45,6 +45,7 @@ class Limits:
     max_cell_chars: int
     max_unpacked_bytes: int
     reader_memory_bytes: int
+    reader_seconds: int = 120
 
     @classmethod
     def from_settings(cls) -> Limits:
@@ -52,7 +53,8 @@ class Limits:
                    max_columns=settings.YINGJI_IMPORT_MAX_COLUMNS,
                    max_cell_chars=settings.YINGJI_IMPORT_MAX_CELL_CHARS,
                    max_unpacked_bytes=settings.YINGJI_IMPORT_MAX_UNPACKED_BYTES,
-                   reader_memory_bytes=settings.YINGJI_IMPORT_READER_MEMORY_BYTES)
+                   reader_memory_bytes=settings.YINGJI_IMPORT_READER_MEMORY_BYTES,
+                   reader_seconds=settings.YINGJI_IMPORT_READER_SECONDS)
 
 
 def check_size(content: bytes, limits: Limits) -> None:
@@ -123,43 +125,15 @@ def csv_rows(content: bytes, limits: Limits) -> Iterator[list[str]]:
 
 # -- XLSX -----------------------------------------------------------------------------------
 
-_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})$")
+_CELL_REF = re.compile(r"([A-Za-z]+)([0-9]+)$")
 MAX_ZIP_ENTRIES = 1000
 
 
 def _column_number(letters: str) -> int:
     number = 0
-    for letter in letters:
+    for letter in letters.upper():  # calamine reads "a1" as "A1"
         number = number * 26 + ord(letter) - 64
     return number
-
-
-_ATTRIBUTE = re.compile(r'([\w:]+)="([^"]*)"')
-
-
-def _elements(xml: str, tag: str) -> list[dict[str, str]]:
-    return [dict(_ATTRIBUTE.findall(attrs)) for attrs in re.findall(rf"<(?:\w+:)?{tag}\b([^>]*)>", xml)]
-
-
-def _first_sheet(archive: zipfile.ZipFile) -> str:
-    """The member holding the workbook's first sheet, as calamine's get_sheet_by_index(0) picks it."""
-    names = set(archive.namelist())
-    try:
-        sheets = _elements(archive.read("xl/workbook.xml").decode("utf-8", "replace"), "sheet")
-        targets = {r.get("Id"): r.get("Target", "") for r in
-                   _elements(archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace"), "Relationship")}
-        target = targets.get(sheets[0].get("r:id")) if sheets else None
-        if target:
-            path = target.lstrip("/")
-            path = path if path.startswith("xl/") else f"xl/{path}"
-            if path in names:
-                return path
-    except KeyError:
-        pass
-    worksheets = sorted(n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml"))
-    if not worksheets:
-        raise BadInput("file", _("Not a readable XLSX file: it holds no worksheet."))
-    return worksheets[0]
 
 
 class _SheetScan:
@@ -223,8 +197,11 @@ def _stream(archive: zipfile.ZipFile, member: str, scan: _SheetScan) -> None:
 # first attribute of every row and cell, after one space; a sheet written otherwise (a position
 # left out, a prefixed tag, another separator) is walked by `_SheetScan` instead.
 _UNUSUAL_TAG = re.compile(rb"<(?:c|row)(?=[\s/>])(?! r=\")|<\w+:(?:c|row)[\s/>]")
-_REF_AT = re.compile(rb' r="([A-Z]*)([0-9]*)"')
-_LONG_TEXT = ">[^<]{%d}"
+_REF_AT = re.compile(rb' r="([A-Za-z]*)([0-9]*)"')
+# A run of text (or of one tag's inside) longer than the cell bound, looked for only from the
+# start of each run (after a '<', which also keeps the search on its fast literal-prefix path),
+# so it stays linear however the XML is shaped.
+_LONG_RUN = "<[^<]{%d}"
 
 
 def _column_letters(number: int) -> str:
@@ -241,7 +218,7 @@ def _scan_fast(xml: bytes, limits: Limits) -> bool:
         return False
     last_row = limits.max_rows + 1  # the header is not a record
     digits, letters = len(str(last_row)), len(_column_letters(limits.max_columns + 1))
-    suspects = re.compile(rb' r="(?:[A-Z]*[0-9]{%d}|[A-Z]{%d})' % (digits, letters))
+    suspects = re.compile(rb' r="(?:[A-Za-z]*[0-9]{%d}|[A-Za-z]{%d})' % (digits, letters))
     for suspect in suspects.finditer(xml):
         ref = _REF_AT.match(xml, suspect.start())
         if ref is None:
@@ -254,7 +231,8 @@ def _scan_fast(xml: bytes, limits: Limits) -> bool:
 
 
 def _check_texts(xml: bytes, limits: Limits, where: str) -> None:
-    found = re.search((_LONG_TEXT % (limits.max_cell_chars + 1)).encode(), xml)
+    run = (_LONG_RUN % (limits.max_cell_chars + 1)).encode()
+    found = re.match(run[1:], xml) or re.search(run, xml)
     if found:
         line = xml.count(b"\n", 0, found.start()) + 1
         raise _cell_too_long(limits, _("%(part)s, line %(line)d") % {"part": where, "line": line})
@@ -273,31 +251,40 @@ def scan_xlsx(content: bytes, limits: Limits) -> None:
             raise TooLarge("unpacked_bytes", limits.max_unpacked_bytes,
                            _("Unpacked, the workbook is larger than %(limit)s bytes.")
                            % {"limit": f"{limits.max_unpacked_bytes:,}"})
-        member = _first_sheet(archive)
-        sheet = archive.read(member)
-        if not _scan_fast(sheet, limits):
-            _stream(archive, member, _SheetScan(limits, ("v", "t")))
-        _check_texts(sheet, limits, member)
-        if "xl/sharedStrings.xml" in archive.namelist():
-            _check_texts(archive.read("xl/sharedStrings.xml"), limits, "xl/sharedStrings.xml")
+        # Every part, not only the ones named as Excel names them: calamine follows the
+        # workbook's relationships, which may point anywhere in the zip.
+        for entry in entries:
+            if entry.is_dir():
+                continue
+            part = archive.read(entry)
+            if b"sheetData" in part and not _scan_fast(part, limits):
+                _stream(archive, entry.filename, _SheetScan(limits, ("v", "t")))
+            _check_texts(part, limits, entry.filename)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, expat.ExpatError, EOFError, ValueError,
             NotImplementedError, OSError) as exc:
         raise BadInput("file", _("Not a readable XLSX file: %(error)s") % {"error": exc}) from exc
 
 
-def _read_in_child(content: bytes, memory_bytes: int, conn: Any) -> None:
+def _read_in_child(content: bytes, limits: Limits, conn: Any) -> None:
     """Runs in the forked child: cap the address space, read the sheet, send its rows back."""
     try:
         with open("/proc/self/statm") as statm:
             mapped = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_bytes, mapped + memory_bytes))
+        cap = mapped + limits.reader_memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     except (OSError, ValueError):
         pass  # not Linux: the scan's bounds still hold
     from python_calamine import CalamineWorkbook
 
     try:
         sheet = CalamineWorkbook.from_filelike(io.BytesIO(content)).get_sheet_by_index(0)
-        conn.send(("rows", sheet.to_python(skip_empty_area=False)))
+        last_row, last_column = sheet.end or (0, 0)  # 0-based; the scan should have caught a far cell
+        if last_row + 1 > limits.max_rows + 1:
+            conn.send(("bound", "rows"))
+        elif last_column + 1 > limits.max_columns:
+            conn.send(("bound", "columns"))
+        else:
+            conn.send(("rows", sheet.to_python(skip_empty_area=False)))
     except Exception as exc:  # calamine raises its own errors for a damaged or non-XLSX file
         conn.send(("error", str(exc)))
     conn.close()
@@ -312,21 +299,27 @@ def xlsx_rows(content: bytes, limits: Limits) -> Iterator[list[Any]]:
     scan_xlsx(content, limits)
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_read_in_child, args=(content, limits.reader_memory_bytes, sender),
-                            daemon=True)
+    child = context.Process(target=_read_in_child, args=(content, limits, sender), daemon=True)
     child.start()
     sender.close()
     try:
-        kind, value = receiver.recv()
+        kind, value = receiver.recv() if receiver.poll(limits.reader_seconds) else ("slow", None)
     except EOFError:
         kind, value = "died", None
     finally:
         receiver.close()
+        if child.is_alive():
+            child.kill()
         child.join()
+    if kind == "slow":
+        raise TooLarge("reader_seconds", limits.reader_seconds, _("The sheet could not be read within %(limit)d "
+                                                                  "seconds.") % {"limit": limits.reader_seconds})
+    if kind == "bound":
+        raise _too_many_rows(limits) if value == "rows" else _too_many_columns(limits)
     if kind == "died":
         raise TooLarge("reader_memory", limits.reader_memory_bytes,
                        _("The sheet could not be read within %(limit)s MB of memory.")
                        % {"limit": limits.reader_memory_bytes >> 20})
     if kind == "error":
         raise BadInput("file", _("Not a readable XLSX file: %(error)s") % {"error": value})
-    return iter(value)
+    return iter(value or [])

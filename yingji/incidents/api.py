@@ -14,6 +14,7 @@ from ninja.security import HttpBearer
 from pydantic import Field, StrictBool
 
 from yingji.accounts.models import ApiToken, User
+from yingji.accounts.roles import allowed
 from yingji.core.apischema import Count, Id, Input, Offset, Text, found, responses
 from yingji.core.errors import ActionError
 from yingji.core.models import AuditEntry
@@ -219,7 +220,12 @@ class IncidentOut(Schema):
     notifications: list[NotificationOut]
 
 
-def incident_detail(incident: Incident) -> dict[str, Any]:
+# Where a page went and from where it was acknowledged: for the roles that page people only.
+PRIVATE_DATA = ("address", "user_agent")
+
+
+def incident_detail(incident: Incident, user: Any) -> dict[str, Any]:
+    contacts = allowed(user, "see_contacts")
     timeline = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).order_by("id")
     return {
         "id": incident.pk, "number": incident.number, "system": incident.system, "title": incident.title,
@@ -235,7 +241,8 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
         "restored_at": _iso(incident.restored_at), "closed_at": _iso(incident.closed_at),
         "merged_into": incident.merged_into.number if incident.merged_into else None,
         "allowed": actions.allowed_transitions(incident),
-        "timeline": [{"id": e.pk, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "data": e.data}
+        "timeline": [{"id": e.pk, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                      "data": e.data if contacts else {k: v for k, v in e.data.items() if k not in PRIVATE_DATA}}
                      for e in timeline],
         "departments": [
             {"department": t.department, "scenario": t.scenario, "name": t.name,
@@ -252,16 +259,23 @@ def incident_detail(incident: Incident) -> dict[str, Any]:
             {"id": m.pk, "kind": m.kind, "person": m.person, "name": m.name, "subject": m.subject,
              "step": m.step, "created_at": _iso(m.created_at), "needs_ack": m.needs_ack,
              "acked_at": _iso(m.acked_at), "acked_via": m.acked_via,
-             "deliveries": [{"channel": d.channel, "address": d.address, "state": d.state, "attempts": d.attempts,
-                             "sent_at": _iso(d.sent_at), "error": d.last_error} for d in m.deliveries.all()]}
+             "deliveries": [{"channel": d.channel, "address": d.address if contacts else "", "state": d.state,
+                             "attempts": d.attempts, "sent_at": _iso(d.sent_at),
+                             "error": d.last_error if contacts else _hidden_error(d)} for d in m.deliveries.all()]}
             for m in incident.messages.prefetch_related("deliveries")],
     }
+
+
+def _hidden_error(delivery: Any) -> str:
+    """A failed delivery's error may quote the address; others see that it failed, not where to."""
+    return delivery.last_error.replace(delivery.address, "…") if delivery.address else delivery.last_error
 
 
 @api.get("/incidents/{incident_id}", response=responses(200, IncidentOut, errors=(404,)),
          summary="One incident with its grades and timeline")
 def get_incident(request: HttpRequest, incident_id: Id) -> dict[str, Any]:
-    return incident_detail(found(Incident.objects.select_related("merged_into"), "incident_id", pk=incident_id))
+    return incident_detail(found(Incident.objects.select_related("merged_into"), "incident_id", pk=incident_id),
+                           request.user)
 
 
 class IncidentRowOut(Schema):
@@ -321,7 +335,7 @@ def post_action(request: HttpRequest, incident_id: Id, action: Lifecycle,
     body = payload or ActionIn()
     incident = actions.perform(request.user, incident, action,  # type: ignore[arg-type]
                                note=body.note, level=body.level, reason=body.reason)
-    return incident_detail(incident)
+    return incident_detail(incident, request.user)
 
 
 @unknown_actions.post("/incidents/{incident_id}/{action}", include_in_schema=False)

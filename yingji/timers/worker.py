@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from django.conf import settings
@@ -33,6 +34,7 @@ class Worker:
         self.sweep_every_s = sweep_every_s
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = False
+        self._last: dict[str, float] = {}
 
     def stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
         self.stopping = True
@@ -46,20 +48,15 @@ class Worker:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         started = time.monotonic()
-        last_beat = last_audit = last_sweep = 0.0
         log.info("worker %s started", self.name)
         while not self.stopping:
+            # Each chore fails alone: a full anchor disk or a failing check must never keep the
+            # loop from firing timers and sending pages, nor leave the heartbeat saying all is well.
+            self._every("beat", self.beat_every_s, lambda: service.beat(self.name))
+            self._every("anchor", self.beat_every_s, audit.write_anchor)  # only when enough has happened
+            self._every("audit", self.audit_every_s, service.self_audit)
+            self._every("sweep", self.sweep_every_s, sessions.clear_expired)
             try:
-                if time.monotonic() - last_beat >= self.beat_every_s:
-                    service.beat(self.name)
-                    audit.write_anchor()  # only when enough entries or minutes have passed
-                    last_beat = time.monotonic()
-                if time.monotonic() - last_audit >= self.audit_every_s:
-                    service.self_audit()
-                    last_audit = time.monotonic()
-                if time.monotonic() - last_sweep >= self.sweep_every_s:
-                    sessions.clear_expired()
-                    last_sweep = time.monotonic()
                 fired = self.run_once()
             except Exception:
                 # A database hiccup must not kill the loop: log, reconnect, go on.
@@ -71,6 +68,16 @@ class Worker:
             if not fired:
                 time.sleep(self._sleep_for())
         log.info("worker %s stopped", self.name)
+
+    def _every(self, name: str, interval_s: float, chore: Callable[[], object]) -> None:
+        if time.monotonic() - self._last.get(name, -interval_s - 1) < interval_s:
+            return
+        self._last[name] = time.monotonic()
+        try:
+            chore()
+        except Exception:
+            log.exception("worker chore %s failed", name)
+            close_old_connections()
 
     def _sleep_for(self) -> float:
         """Sleep until the next due timer, but never longer than one poll interval."""
