@@ -180,3 +180,33 @@ def test_nul_in_a_web_path_query_or_form_field_is_a_400_naming_it(api: Any) -> N
     assert Client().post("/report", {"system": "HIS", "symptom": "a\x00b"}).status_code == 400
     api_query = api("eng-duty").get("/incidents?status=open%00")
     assert api_query.status_code == 422 and api_query.json()["field"] == "status"  # the API's own types
+
+
+def test_a_cookie_with_nul_is_dropped_not_a_500(api: Any) -> None:
+    from django.test import Client
+
+    web = Client()
+    web.cookies["sessionid"] = "abcdefgh\x00ijk"
+    web.cookies["csrftoken"] = "x\x00y"
+    for path in ("/", "/report", "/api/v1/systems", "/login"):
+        assert web.get(path).status_code < 500, path
+
+
+def test_web_facts_and_roster_forms_name_what_is_out_of_range(api: Any) -> None:
+    from django.test import Client
+
+    from yingji.accounts.models import User
+    from yingji.incidents.models import Incident
+    from yingji.oncall.models import RosterOverride
+
+    incident = report(api("nurse-wang"))
+    number = Incident.objects.get(pk=incident["id"]).number
+    web = Client()
+    web.force_login(User.objects.get(username="info-director"))
+    page = web.post(f"/incidents/{number}/facts", {"patients_affected": "9" * 30, "scope": "hospital"}, follow=True)
+    assert page.status_code == 200 and Incident.objects.get(pk=incident["id"]).patients_affected == 0
+    for starts in ("2026-02-30T08:00", "0001-01-01T00:00", "9999-12-31T23:00"):
+        page = web.post("/rosters/it-duty/override", {"person": "eng-db", "starts_at": starts,
+                                                      "ends_at": "2026-12-31T08:00"}, follow=True)
+        assert page.status_code == 200, starts
+    assert not RosterOverride.objects.exists()

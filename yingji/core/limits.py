@@ -107,6 +107,10 @@ class NulGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A cookie with NUL (Django decodes "\\000" in quoted values) would fail the session
+        # lookup on every page; nothing of ours sets one, so it is dropped, as if not sent.
+        for name in [n for n, v in request.COOKIES.items() if "\x00" in n or "\x00" in v]:
+            del request.COOKIES[name]
         if request.path.startswith(self.SELF_CHECKED):
             return self.get_response(request)
         try:

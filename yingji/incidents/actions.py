@@ -619,6 +619,9 @@ def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
     return incident
 
 
+PATIENTS_MAX = 10_000_000  # within every database's integer column; more is a typo
+
+
 def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
     choices = {"scope": Incident.Scope, "cause": Incident.Cause, "security": Incident.Security}
     if field in choices:
@@ -630,8 +633,8 @@ def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
             number = int(value)
         except (TypeError, ValueError):
             raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
-        if number < 0:
-            raise BadInput(field, _("Must be a whole number, 0 or more."))
+        if not 0 <= number <= PATIENTS_MAX:
+            raise BadInput(field, _("Must be a whole number from 0 to %(max)s.") % {"max": f"{PATIENTS_MAX:,}"})
         return number
     if field == "extra_systems":
         codes = list(value or [])

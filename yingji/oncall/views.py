@@ -118,7 +118,10 @@ def roster_override(request: HttpRequest, code: str) -> HttpResponse:
     if request.method != "POST":
         return redirect("rosters")
     plan, roster = current_roster(code)
-    starts, ends = (parse_datetime(request.POST.get(f, "")) for f in ("starts_at", "ends_at"))
+    try:
+        starts, ends = (parse_datetime(request.POST.get(f, "")) for f in ("starts_at", "ends_at"))
+    except ValueError:  # well formed but no such day, like 2026-02-30
+        starts = ends = None
     if starts is None or ends is None:
         messages.error(request, _("Give a start and an end."))
         return redirect("rosters")

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from yingji.core import clock, numbers, tables
+from yingji.core.apischema import YEAR_MAX, YEAR_MIN  # a slip's date outside them is a typo
 from yingji.core.errors import BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.schema import Plan
@@ -29,8 +30,6 @@ REQUIRED_COLUMNS = ("kind", "department", "paper_serial", "occurred_at")
 # What a doctor or nurse wrote must name who wrote it.
 NEEDS_CLINICIAN = ("prescription", "exam_request", "lab_request", "medication")
 KINDS = tuple(ManualRecord.Kind.values)
-# A slip's date outside these years is a typo; and year 1 or 9999 overflows on the way to UTC.
-EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
 AMOUNT_DIGITS = ManualRecord._meta.get_field("amount").max_digits  # type: ignore[union-attr]
 Rejected = dict[str, Any]  # {"row", "field", "message"}
 
@@ -138,9 +137,9 @@ class Checker:
                 return None
         if moment.tzinfo is None:  # paper logs are in the hospital's wall-clock time
             moment = moment.replace(tzinfo=self.zone)
-        if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        if not YEAR_MIN <= moment.year <= YEAR_MAX:
             errors.append(("occurred_at", _("The year must be between %(first)d and %(last)d.")
-                           % {"first": EARLIEST_YEAR, "last": LATEST_YEAR}))
+                           % {"first": YEAR_MIN, "last": YEAR_MAX}))
             return None
         if moment > self.latest:
             errors.append(("occurred_at", _("Lies in the future.")))
