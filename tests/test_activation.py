@@ -106,3 +106,17 @@ def test_asking_for_a_lower_level_does_not_lower_who_may_activate_or_stand_down(
     assert Incident.objects.get(pk=iid).activation_level == "3"
     assert api("info-director").post(f"/incidents/{iid}/stand_down").status_code == 403
     assert api("dean").post(f"/incidents/{iid}/stand_down").status_code == 200
+
+
+def test_the_office_cannot_lower_the_level_by_hand_to_activate_it_itself(api: Any) -> None:
+    incident = report(api("nurse-wang"), scope="hospital")
+    iid = incident["id"]
+    api("eng-duty").post(f"/incidents/{iid}/acknowledge")
+    office = api("info-director").user
+    with pytest.raises(Forbidden):
+        actions.override_grade(office, Incident.objects.get(pk=iid), "response_level", "3", "looks minor")
+    assert Incident.objects.get(pk=iid).response_level == "2"
+    actions.override_grade(office, Incident.objects.get(pk=iid), "response_level", "1", "worse than it looks")
+    assert Incident.objects.get(pk=iid).response_level == "1"  # raising is the office's call
+    actions.override_grade(api("dean").user, Incident.objects.get(pk=iid), "response_level", "3", "dean decides")
+    assert Incident.objects.get(pk=iid).response_level == "3"

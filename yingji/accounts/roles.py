@@ -20,7 +20,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "restore": frozenset({"engineer", "office"}),
     "cancel": frozenset({"office"}),
     "merge": frozenset({"office"}),
-    "override_grade": frozenset({"office"}),
+    "override_grade": frozenset({"office", "commander"}),  # a commander may lower what only they activate
     # Defaults; the published plan names the roles per response level / fault class.
     "activate": frozenset({"commander"}),
     "stand_down": frozenset({"commander"}),

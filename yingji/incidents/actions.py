@@ -645,6 +645,21 @@ def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
     return _text(field, str(value), 300 if field == "title" else 200, required=field == "title")
 
 
+def _check_lowering(actor: Actor, incident: Incident, plan: Plan, code: str) -> None:
+    """Setting the response level by hand below what the rules grade needs whoever the plan lets
+    activate at the rules' level: else the office could lower a level-2 incident to 3 and then
+    activate and stand it down itself, which the level rule of `roles_for` exists to prevent."""
+    decision = grading.evaluate(plan, facts_of(incident, plan, clock.now())).get("response_level")
+    ruled = _more_severe(plan, "response_level", decision.code if decision else "",
+                         incident.raised.get("response_level"))
+    if not ruled or governing_level(plan, code, ruled) == code:
+        return
+    rule = plan.activation_for(ruled)
+    if rule is not None and not allowed(actor, "activate", frozenset(rule.activate)):
+        raise Forbidden(_("The rules grade this incident level %(ruled)s; only whoever may activate that level may "
+                          "lower it.") % {"ruled": ruled}, action="override_grade")
+
+
 def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, reason: str) -> Incident:
     """The office sets a grade by hand (or, with an empty code, gives it back to the rules)."""
     with audit.writing():
@@ -660,6 +675,8 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
             codes = [g.code for g in getattr(plan.grading, scheme).grades]
             if code not in codes:
                 raise BadInput("code", _("Must be one of: %(v)s") % {"v": ", ".join(codes)})
+            if scheme == "response_level":
+                _check_lowering(actor, incident, plan, code)
             overrides[scheme] = {"code": code, "reason": reason, "by": actor_name(actor),
                                  "at": clock.now().isoformat()}
             setattr(incident, scheme, code)
