@@ -57,7 +57,14 @@ def test_pressing_the_button_acknowledges_once_naming_the_link_address_and_brows
 
 def test_a_signed_in_user_pressing_someone_s_link_is_named(api: Any) -> None:
     _, message, path = _paged(api)
-    browser = Client()
+    elsewhere = Client(HTTP_ORIGIN="https://evil.example")  # a form on another site posting the link
+    elsewhere.force_login(User.objects.get(username="info-deputy"))
+    elsewhere.post(path)
+    [entry] = AuditEntry.objects.filter(action="page.acknowledged")
+    assert entry.actor.startswith(message.name) and entry.data["person"] == message.person
+    AuditEntry.objects.filter(pk=entry.pk).delete()
+    Message.objects.filter(pk=message.pk).update(acked_at=None)
+    browser = Client(HTTP_ORIGIN="http://testserver")  # the button on this site's page
     browser.force_login(User.objects.get(username="info-deputy"))
     browser.post(path)
     [entry] = AuditEntry.objects.filter(action="page.acknowledged")

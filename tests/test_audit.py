@@ -240,3 +240,42 @@ def test_an_anchor_file_that_cannot_be_written_does_not_stop_the_worker_paging(
     worker.run(max_seconds=0.3)
     assert len(rounds) > 5  # the loop went on firing timers and sending pages
     assert service.worker_alive()
+
+
+def test_a_short_audit_key_is_refused_and_rekey_waits_for_the_worker_to_stop(
+        history: list[AuditEntry], monkeypatch: Any, capsys: pytest.CaptureFixture) -> None:
+    from yingji.timers import service
+
+    monkeypatch.setenv("YINGJI_AUDIT_KEY", "short")
+    audit.audit_key.cache_clear()
+    try:
+        with pytest.raises(audit.AuditKeyError):
+            audit.audit_key()
+    finally:
+        monkeypatch.delenv("YINGJI_AUDIT_KEY")
+        audit.audit_key.cache_clear()
+    service.beat("test-worker")
+    assert main(["audit", "rekey"]) == 1
+    assert "stop Yingji" in capsys.readouterr().err
+
+
+def test_a_damaged_or_forged_last_anchor_line_does_not_stop_anchoring(history: list[AuditEntry],
+                                                                       settings: Any) -> None:
+    from pathlib import Path
+
+    path = Path(settings.YINGJI_AUDIT_ANCHOR_FILE)
+    path.write_text('{"at": "not a time", "count": 1, "last_id": 1, "head": "x", "kid": "y", "mac": "z"}\n')
+    assert audit.write_anchor() is not None
+    assert audit.verify().ok
+
+
+def test_an_anchor_under_a_made_up_key_is_a_warning_not_a_false_alarm(history: list[AuditEntry],
+                                                                       settings: Any) -> None:
+    from pathlib import Path
+
+    audit.write_anchor(force=True)
+    with open(Path(settings.YINGJI_AUDIT_ANCHOR_FILE), "a") as out:
+        out.write(json.dumps({"at": "2026-01-01T00:00:00+00:00", "count": 999, "last_id": history[1].pk,
+                              "head": "f" * 64, "kid": "madeup123456", "mac": "0"}) + "\n")
+    result = audit.verify()
+    assert result.ok and result.anchors == 2 and len(result.warnings) == 1

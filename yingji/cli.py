@@ -224,7 +224,11 @@ def cmd_audit_anchor(args: argparse.Namespace) -> int:
 def cmd_audit_rekey(args: argparse.Namespace) -> int:
     _django()
     from yingji.core.audit import AuditKeyError, rekey
+    from yingji.timers.service import worker_alive
 
+    if worker_alive():  # its processes keep the old key and would write entries the new one fails
+        print("not rekeyed: a worker is running; stop Yingji (web and worker) first", file=sys.stderr)
+        return 1
     try:
         count, path = rekey()
     except AuditKeyError as exc:

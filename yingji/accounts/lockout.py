@@ -8,6 +8,7 @@ too and starts the wait again, so the chain gets one entry when a lock begins, n
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from axes.models import AccessAttempt
@@ -30,7 +31,11 @@ def client_address(request: HttpRequest) -> str | None:
     X-Forwarded-For (the last entry, the one the proxy itself appended) names the workstation."""
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if settings.YINGJI_BEHIND_PROXY and forwarded:
-        return forwarded.split(",")[-1].strip()
+        last = forwarded.split(",")[-1].strip()
+        try:
+            return str(ipaddress.ip_address(last))  # what a misconfigured proxy passes on is not stored
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR")
 
 

@@ -85,21 +85,49 @@ def entry_hash(prev_hash: str, at: datetime, actor: str, action: str, subject_ty
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+MIN_KEY_CHARS = 32
+
+
+class AuditKeyError(Exception):
+    pass
+
+
 @cache
 def audit_key() -> bytes:
     """The HMAC key: YINGJI_AUDIT_KEY, else `audit_key` in the data directory, made on first use.
 
     Not the web's SECRET_KEY, so rotating that (which signs sessions and links) leaves the chain
-    alone, and a database backup alone is not enough to forge entries.
+    alone, and a database backup alone is not enough to forge entries. An empty or short key
+    would make the MACs forgeable, so it is refused rather than used.
     """
     if os.environ.get("YINGJI_AUDIT_KEY"):
-        return os.environ["YINGJI_AUDIT_KEY"].encode()
-    path = Path(settings.DATA_DIR) / "audit_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+        key = os.environ["YINGJI_AUDIT_KEY"].strip()
+        where = "YINGJI_AUDIT_KEY"
+    else:
+        path = Path(settings.DATA_DIR) / "audit_key"
+        if not path.exists():
+            _write_key_file(path, secrets.token_hex(32))
+        key, where = path.read_text().strip(), str(path)
+    if len(key) < MIN_KEY_CHARS:
+        raise AuditKeyError(f"the audit key in {where} is shorter than {MIN_KEY_CHARS} characters")
+    return key.encode()
+
+
+def _write_key_file(path: Path, key: str) -> None:
+    """Whole or not at all: written beside, synced, then linked into place, so a process starting at
+    the same moment reads either no file (and makes its own, losing the race) or the whole key."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    try:
+        os.link(temporary, path)  # fails if another process got there first; theirs is kept
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def key_id(key: bytes | None = None) -> str:
@@ -148,27 +176,46 @@ def _anchor_mac(fields: dict[str, Any]) -> str:
 
 
 def read_anchors(path: Path | None = None) -> list[Anchor]:
-    """Every anchor line; one whose MAC fails (under today's key) is kept, marked not genuine."""
+    """Every anchor line, each marked genuine or not.
+
+    A line under today's key must carry its MAC. A line under an earlier key cannot be checked
+    any more, so it is taken only if that key is vouched for: `rekey` writes an anchor under the
+    new key naming the key it replaced (`previous`), and so on back. Anything else (a damaged
+    line, a made-up key id) is kept, marked not genuine, and reported by verify as a warning.
+    """
     path = path or anchor_path()
     if not path.exists():
         return []
-    anchors = []
     current = key_id()
+    parsed: list[tuple[int, Anchor | None, str]] = []
+    known = {current}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         try:
             fields = json.loads(line)
-            mac = fields.pop("mac")
+            mac = str(fields.pop("mac"))
             anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
                             str(fields["kid"]), number)
-        except (ValueError, KeyError, TypeError):
-            anchors.append(Anchor("", 0, 0, "", "", number, genuine=False))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            parsed.append((number, None, ""))
             continue
-        genuine = anchor.kid != current or hmac.compare_digest(mac, _anchor_mac(fields))
-        anchors.append(Anchor(anchor.at, anchor.count, anchor.last_id, anchor.head, anchor.kid, number, genuine))
-    return anchors
+        signed = anchor.kid == current and hmac.compare_digest(mac, _anchor_mac(fields))
+        if anchor.kid == current and not signed:
+            parsed.append((number, None, ""))
+            continue
+        parsed.append((number, anchor, str(fields.get("previous", ""))))
+    changed = True
+    while changed:  # follow the vouching back through every rekey
+        changed = False
+        for _number, entry, previous in parsed:
+            if entry is not None and entry.kid in known and previous and previous not in known:
+                known.add(previous)
+                changed = True
+    return [entry if entry is not None and entry.kid in known
+            else Anchor("", 0, 0, "", entry.kid if entry else "", number, genuine=False)
+            for number, entry, _previous in parsed]
 
 
-def write_anchor(force: bool = False) -> Anchor | None:
+def write_anchor(force: bool = False, previous: str = "") -> Anchor | None:
     """Append the chain's count and head to the anchor file when enough has happened since the last.
 
     Called by the worker every few seconds; cheap when there is nothing to do (one indexed query).
@@ -192,7 +239,7 @@ def write_anchor(force: bool = False) -> Anchor | None:
         anchor = Anchor(now.isoformat(), AuditEntry.objects.filter(id__lte=head[0]).count(), head[0], head[1],
                         key_id())
         fields = {"at": anchor.at, "count": anchor.count, "last_id": anchor.last_id, "head": anchor.head,
-                  "kid": anchor.kid}
+                  "kid": anchor.kid, **({"previous": previous} if previous else {})}
         out.write(json.dumps({**fields, "mac": _anchor_mac(fields)}, sort_keys=True) + "\n")
         out.flush()
         os.fsync(out.fileno())
@@ -207,10 +254,15 @@ def _last_anchor(path: Path) -> Anchor | None:
     for line in reversed(tail):
         try:
             fields = json.loads(line)
-            return Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
-                          str(fields["kid"]))
-        except (ValueError, KeyError, TypeError):
-            continue
+            mac = fields.pop("mac")
+            anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
+                            str(fields["kid"]))
+            datetime.fromisoformat(anchor.at)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue  # a damaged line is not the last anchor; verify reports it
+        if anchor.kid == key_id() and not hmac.compare_digest(str(mac), _anchor_mac(fields)):
+            continue  # nor is a forged one
+        return anchor
     return None
 
 
@@ -287,10 +339,6 @@ def verify(batch: int = 5000, anchors: list[Anchor] | None = None) -> VerifyResu
     return VerifyResult(True, checked, anchors=len(anchors), warnings=warnings)
 
 
-class AuditKeyError(Exception):
-    pass
-
-
 def rekey() -> tuple[int, Path]:
     """Rotate the audit key: verify under the old key, re-sign every entry under a new one, and
     anchor the head under it. Anchors written before keep their old key id; their counts and
@@ -303,19 +351,23 @@ def rekey() -> tuple[int, Path]:
         raise AuditKeyError(f"the chain does not verify ({result.kind} at entry {result.bad_id}); a new key "
                             "would hide that")
     path = Path(settings.DATA_DIR) / "audit_key"
-    new_key = secrets.token_hex(32).encode()
+    old_kid = key_id()
+    new_key = secrets.token_hex(32)
+    staged = path.with_name("audit_key.new")
+    staged.unlink(missing_ok=True)
+    _write_key_file(staged, new_key)
     count = 0
     with writing():
         for pk, digest in AuditEntry.objects.order_by("id").values_list("id", "hash").iterator():
-            AuditEntry.objects.filter(pk=pk).update(mac=entry_mac(digest, new_key))
+            AuditEntry.objects.filter(pk=pk).update(mac=entry_mac(digest, new_key.encode()))
             count += 1
-        os.replace(path, path.with_name("audit_key.old"))
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(new_key.decode())
-        audit_key.cache_clear()
-        append("cli", "audit.rekeyed", "system", None, {"entries": count, "kid": key_id()})
-    write_anchor(force=True)
+    # Only once the new MACs are committed does the new key take the old one's place.
+    os.replace(path, path.with_name("audit_key.old"))
+    os.replace(staged, path)
+    audit_key.cache_clear()
+    with writing():
+        append("cli", "audit.rekeyed", "system", None, {"entries": count, "kid": key_id(), "previous": old_kid})
+    write_anchor(force=True, previous=old_kid)  # vouches for the anchors made under the old key
     return count, path
 
 

@@ -58,7 +58,7 @@ def send_digest(timer: Timer) -> None:
     if current is not None:
         plan = current[1]
         head = AuditEntry.objects.order_by("-id").values_list("id", "hash").first()
-        count = AuditEntry.objects.count()
+        count = AuditEntry.objects.filter(id__lte=head[0]).count() if head else 0  # the same chain as the head
         office = list(User.objects.filter(role="office", is_active=True).exclude(person="")
                       .values_list("person", flat=True))
         if head is not None and office:

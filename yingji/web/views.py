@@ -473,7 +473,10 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
     except (BadSignature, Message.DoesNotExist):
         return _ack_page(request, {"problem": _("This link is not valid.")}, status=404)
     if request.method == "POST":
-        signed_in = request.user if request.user.is_authenticated else None
+        # The button was pressed on this site's page (Origin says so) by someone signed in: name
+        # them. A form on another site posting the link must not put a signed-in victim's name on it.
+        from_here = request.META.get("HTTP_ORIGIN") == request.build_absolute_uri("/").rstrip("/")
+        signed_in = request.user if request.user.is_authenticated and from_here else None
         actions.acknowledge_message(signed_in or f"{message.name} ({_('link')})", message, "link",
                                     origin=client_origin(request))
         return redirect(request.path, permanent=False)
@@ -484,8 +487,9 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
 
 def _ack_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
     response = render(request, "web/ack.html", context, status=status)
+    # The token is in the address: not cached, not indexed; the site's Referrer-Policy (same-origin)
+    # keeps it from other sites while letting the button's POST carry its Origin.
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
     response["X-Robots-Tag"] = "noindex"
     return response
 
