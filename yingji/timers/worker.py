@@ -15,7 +15,7 @@ from collections.abc import Callable
 from types import FrameType
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from yingji.accounts import sessions
 from yingji.core import audit, clock
@@ -75,9 +75,11 @@ class Worker:
         self._last[name] = time.monotonic()
         try:
             chore()
+        except DatabaseError:
+            log.exception("worker chore %s failed", name)
+            close_old_connections()  # a broken connection is replaced on the next round
         except Exception:
             log.exception("worker chore %s failed", name)
-            close_old_connections()
 
     def _sleep_for(self) -> float:
         """Sleep until the next due timer, but never longer than one poll interval."""
