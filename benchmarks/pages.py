@@ -76,7 +76,8 @@ def main() -> None:
                                  ("incident.closed", {"note": ""})):
                 digest = audit.entry_hash(prev, at, "seed", action, "incident", pk, data)
                 entries.append(AuditEntry(at=at, actor="seed", action=action, subject_type="incident",
-                                          subject_id=pk, data=data, prev_hash=prev, hash=digest))
+                                          subject_id=pk, data=data, prev_hash=prev, hash=digest,
+                                          mac=audit.entry_mac(digest)))
                 prev = digest
         AuditEntry.objects.bulk_create(entries)
     seed_s = time.monotonic() - seed_started
