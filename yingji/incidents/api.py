@@ -261,14 +261,9 @@ def incident_detail(incident: Incident, user: Any) -> dict[str, Any]:
              "acked_at": _iso(m.acked_at), "acked_via": m.acked_via,
              "deliveries": [{"channel": d.channel, "address": d.address if contacts else "", "state": d.state,
                              "attempts": d.attempts, "sent_at": _iso(d.sent_at),
-                             "error": d.last_error if contacts else _hidden_error(d)} for d in m.deliveries.all()]}
+                             "error": d.error_for(contacts)} for d in m.deliveries.all()]}
             for m in incident.messages.prefetch_related("deliveries")],
     }
-
-
-def _hidden_error(delivery: Any) -> str:
-    """A failed delivery's error may quote the address; others see that it failed, not where to."""
-    return delivery.last_error.replace(delivery.address, "…") if delivery.address else delivery.last_error
 
 
 @api.get("/incidents/{incident_id}", response=responses(200, IncidentOut, errors=(404,)),

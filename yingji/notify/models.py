@@ -70,5 +70,9 @@ class Delivery(Leased):
         ordering = ["id"]
         indexes = [models.Index(fields=["state", "due_at"])]
 
+    def error_for(self, contacts: bool) -> str:
+        """The last error; the address it may quote only for roles that page people."""
+        return self.last_error if contacts or not self.address else self.last_error.replace(self.address, "…")
+
     def __str__(self) -> str:
         return f"{self.channel} {self.address} {self.state}"
