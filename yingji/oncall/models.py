@@ -41,7 +41,7 @@ class CalendarFeed(models.Model):
 
     class Kind(models.TextChoices):
         ROSTER = "roster", _("Roster")
-        PERSON = "person", _("Person")
+        PERSON = "person", _("Personal shifts")
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     code = models.CharField(max_length=40)

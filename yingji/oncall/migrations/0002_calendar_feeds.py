@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='CalendarFeed',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('roster', 'Roster'), ('person', 'Person')], max_length=10)),
+                ('kind', models.CharField(choices=[('roster', 'Roster'), ('person', 'Personal shifts')], max_length=10)),
                 ('code', models.CharField(max_length=40)),
                 ('token_hash', models.CharField(max_length=64, unique=True)),
                 ('created_by', models.CharField(max_length=150)),
