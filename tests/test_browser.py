@@ -102,6 +102,28 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
     nurse.screenshot(path=os.environ.get("YINGJI_SCREENSHOT", "/tmp/yingji-nurse-dashboard.png"), full_page=True)
 
 
+def test_the_engineer_changes_the_scope_on_the_incident_page_and_the_grade_moves(
+        browser: Any, live_server: Any, demo: Any) -> None:
+    """"更新事件情况" once never saved: the form's empty marker was read as an unknown system."""
+    from yingji.core.actors import CLI
+    from yingji.incidents import actions
+
+    incident = actions.report_fault(CLI, system="HIS", symptom="无法登录", location="门诊二楼").incident
+    assert (incident.fault_class, incident.response_level) == ("III", "3")
+    engineer = login(browser, live_server.url, "eng-duty")
+    engineer.goto(f"{live_server.url}/incidents/{incident.number}")
+    engineer.click("#facts-form >> xpath=.. >> summary")
+    engineer.select_option("#facts-form select[name=scope]", "hospital")
+    engineer.fill("#facts-form input[name=patients_affected]", "120")
+    with engineer.expect_navigation():
+        engineer.click("#facts-form button[type=submit]")
+    incident.refresh_from_db()
+    assert (incident.scope, incident.patients_affected) == ("hospital", 120)
+    assert incident.response_level != "3" and incident.fault_class != "III"
+    grades = engineer.locator("#grades").inner_text()
+    assert "一类故障" in grades and "二级事件" in grades
+
+
 def submit(page: Any, key: str) -> None:
     """Press a key that posts the form, and wait for the answer page."""
     with page.expect_navigation():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from yingji.core.models import AuditEntry
-from yingji.incidents.models import Notice, SystemState
+from yingji.incidents.models import Incident, Notice, SystemState
 
 from .conftest import report
 
@@ -79,3 +79,20 @@ def test_an_unknown_action_is_404_naming_the_known_ones(api: Any) -> None:
     response = api("eng-duty").post(f"/incidents/{incident['id']}/explode")
     assert response.status_code == 404
     assert "acknowledge" in response.json()["allowed"]
+
+
+def test_the_facts_form_saves_with_no_other_system_ticked(api: Any) -> None:
+    from django.test import Client
+
+    from yingji.accounts.models import User
+
+    incident = report(api("nurse-wang"))
+    number = Incident.objects.get(pk=incident["id"]).number
+    web = Client()
+    web.force_login(User.objects.get(username="eng-duty"))
+    web.post(f"/incidents/{number}/facts", {"scope": "hospital", "cause": "unknown", "security": "none",
+                                            "patients_affected": "5", "extra_systems": ""})
+    row = Incident.objects.get(pk=incident["id"])
+    assert (row.scope, row.patients_affected, row.extra_systems) == ("hospital", 5, [])
+    web.post(f"/incidents/{number}/facts", {"scope": "hospital", "extra_systems": ["LIS", ""]})
+    assert Incident.objects.get(pk=incident["id"]).extra_systems == ["LIS"]

@@ -365,7 +365,9 @@ def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
     changes: dict[str, Any] = {f: request.POST[f] for f in ("scope", "cause", "security", "patients_affected",
                                                               "location", "title") if f in request.POST}
     if "extra_systems" in request.POST:
-        changes["extra_systems"] = request.POST.getlist("extra_systems")
+        # The form sends an empty value beside the boxes, so that unticking all of them still says
+        # "no other systems"; the empty value is that marker, not a system.
+        changes["extra_systems"] = [code for code in request.POST.getlist("extra_systems") if code]
     run_action(request, actions.update_facts, incident, **changes)
     return redirect("incident", number=number)
 
