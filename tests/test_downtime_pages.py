@@ -261,3 +261,15 @@ def test_the_office_reserves_temporary_numbers_on_a_page(demo: Any) -> None:
     assert 'id="reserve-form"' not in nurse.get("/temp-ranges").content.decode()
     nurse.post("/temp-ranges", {"department": "wards", "prefix": "X", "first": "1", "last": "2"})
     assert not TempRange.objects.filter(prefix="X").exists()
+
+
+def test_cancelling_a_scenario_s_incident_takes_its_bulletin_down_everywhere(demo: Any) -> None:
+    incident = outage()
+    actions.raise_scenario(CLI, incident, "insurance-network")
+    bulletin = demo.scenario("insurance-network").bulletin
+    assert bulletin in Client().get("/screen").content.decode()
+    actions.perform(CLI, Incident.objects.get(pk=incident.pk), "cancel", reason="误报：医保前置机正常")
+    assert bulletin not in Client().get("/screen").content.decode()
+    assert bulletin not in client_for("nurse-wang").get("/").content.decode()
+    lowered = AuditEntry.objects.get(action="bulletin.lowered", subject_id=incident.pk)
+    assert lowered.data["on"] == "cancel"

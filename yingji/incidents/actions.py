@@ -541,7 +541,7 @@ def cancel(actor: Actor, incident: Incident, reason: str) -> Incident:
         incident.status, incident.closed_at = S.CANCELLED, clock.now()
         incident.save(update_fields=["status", "closed_at"])
         _log(actor, "incident.cancelled", incident, reason=reason)
-        escalation.on_ended(actor, incident)
+        escalation.on_ended(actor, incident, "cancel")
         _regrade(actor, incident, "cancelled")
         _set_board(incident)
     return incident
@@ -562,7 +562,7 @@ def merge(actor: Actor, incident: Incident, into: Incident) -> Incident:
         incident.save(update_fields=["status", "merged_into", "closed_at", "reports_count"])
         _log(actor, "incident.merged", incident, into=into.number, reports=moved)
         _log(actor, "incident.absorbed", into, incident=incident.number, reports=moved)
-        escalation.on_ended(actor, incident)
+        escalation.on_ended(actor, incident, "merge")
         _regrade(actor, incident, "merged")
         _set_board(incident)
     return into

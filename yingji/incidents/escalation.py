@@ -178,8 +178,7 @@ def on_restored(actor: Actor, incident: Incident, reporters: list[tuple[str, str
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
     timers.settle_incident(incident.pk, ("mode", "dept_ack"), timers.Timer.State.CANCELLED, by=by)
     ended = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
-    if Bulletin.objects.filter(incident=incident, lowered_at__isnull=True).update(lowered_at=now, lowered_by=by):
-        record(actor, "bulletin.lowered", incident, on="restore")
+    lower_bulletins(actor, incident, "restore")
     plan = plan_of(incident.plan_version_id)
     if ended or incident.records.exists():  # type: ignore[attr-defined]  # recovery.ManualRecord
         record(actor, "modes.ended", incident, count=ended)
@@ -197,10 +196,18 @@ def backentry_key(incident: Incident) -> str:
     return f"incident:{incident.pk}:backentry"
 
 
-def on_ended(actor: Actor, incident: Incident) -> None:
-    """Cancelled or merged: nothing is waited for any more."""
+def lower_bulletins(actor: Actor | str, incident: Incident, on: str) -> None:
+    """The incident's bulletins come down from every page and the lobby screen."""
+    if Bulletin.objects.filter(incident=incident, lowered_at__isnull=True).update(
+            lowered_at=clock.now(), lowered_by=actor_name(actor)):
+        record(actor, "bulletin.lowered", incident, on=on)
+
+
+def on_ended(actor: Actor, incident: Incident, how: str) -> None:
+    """Cancelled or merged: nothing is waited for any more, and no bulletin stays up for it."""
     timers.settle_incident(incident.pk, (*CLOCK_KINDS, "dept_ack"), timers.Timer.State.CANCELLED,
                            by=actor_name(actor))
+    lower_bulletins(actor, incident, how)
 
 
 def on_duration_upgraded(incident: Incident, level: str) -> None:
