@@ -17,7 +17,7 @@ from yingji.core.actors import CLI
 from yingji.core.errors import InvalidTransition
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions
-from yingji.incidents.models import DowntimeMode, Incident, SystemState
+from yingji.incidents.models import ChecklistItem, DowntimeMode, Incident, SystemState
 from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.recovery import actions as recovery_actions
@@ -273,3 +273,18 @@ def test_cancelling_a_scenario_s_incident_takes_its_bulletin_down_everywhere(dem
     assert bulletin not in client_for("nurse-wang").get("/").content.decode()
     lowered = AuditEntry.objects.get(action="bulletin.lowered", subject_id=incident.pk)
     assert lowered.data["on"] == "cancel"
+
+
+def test_a_closed_incident_shows_nothing_to_press_and_nobody_still_waited_for(demo: Any) -> None:
+    incident = outage()
+    actions.perform(CLI, incident, "acknowledge")
+    actions.perform(CLI, Incident.objects.get(pk=incident.pk), "activate")
+    for step in ("stand_down", "restore", "close"):
+        actions.perform(CLI, Incident.objects.get(pk=incident.pk), step)
+    page = client_for("cashier-head").get(f"/incidents/{incident.number}").content.decode()
+    assert "data-action=" not in page and "data-item=" not in page and "data-ack=" not in page
+    assert "未确认（应于" not in page and "等待" not in page
+    assert "未在事件结束前确认" in page
+    item = ChecklistItem.objects.filter(task__incident=incident).first()
+    with pytest.raises(InvalidTransition):
+        actions.tick(CLI, item)

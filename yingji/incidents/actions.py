@@ -794,6 +794,9 @@ def _check_department(actor: Actor, task: DepartmentTask, action: str) -> None:
     own = isinstance(actor, User) and actor.role == "department_lead"
     if own and task.department != getattr(actor, "department", None):
         raise Forbidden(_("You may act only for your own department."), action=action)
+    if task.incident.status in Incident.ENDED:  # a closed incident's checklists are its record now
+        raise InvalidTransition(_("The incident has ended; its checklists can no longer change."),
+                                status=task.incident.status, allowed=[])
 
 
 def acknowledge_department(actor: Actor, task: DepartmentTask) -> DepartmentTask:

@@ -265,6 +265,7 @@ def _checklists(incident: Incident, user: Any) -> list[dict[str, Any]]:
     with the phase due now marked. Like the notifications, built here because dozens of items
     through model fields, lazy labels and per-item tags were the page's largest cost."""
     now = _phase(incident)
+    ended = incident.status in Incident.ENDED  # shown as it was left, with nothing left to press
     labels = {value: str(label) for value, label in ChecklistItem.Phase.choices}
     rows = []
     for task in incident.tasks.prefetch_related("items"):  # type: ignore[attr-defined]
@@ -276,14 +277,17 @@ def _checklists(incident: Incident, user: Any) -> list[dict[str, Any]]:
         if task.acknowledged_at:
             ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(task.acknowledged_at):%H:%M}",
                                                        "by": task.acknowledged_by}
+        elif task.department and ended:
+            ack = _("not acknowledged before the incident ended")
         elif task.department:
             ack = _("not acknowledged (due %(t)s)") % {"t": f"{timezone.localtime(task.ack_due_at):%H:%M}"}
         else:
             ack = ""
         rows.append({"pk": task.pk, "unit": task.department or task.scenario, "department": task.department,
                      "name": task.name, "ack": ack, "acknowledged": task.acknowledged_at is not None,
-                     "may_act": _may_act_for(user, task),
-                     "phases": [{"code": code, "label": labels.get(code, code), "now": code == now, "items": items}
+                     "may_act": not ended and _may_act_for(user, task),
+                     "phases": [{"code": code, "label": labels.get(code, code), "now": code == now and not ended,
+                                 "items": items}
                                 for code, items in phases.items()]})
     return rows
 
@@ -300,7 +304,7 @@ def _notifications(incident: Incident, contacts: bool) -> list[dict[str, Any]]:
     messages = (incident.messages.only("incident_id", "created_at", "kind", "name", "acked_at",  # type: ignore[attr-defined]
                                        "acked_via", "needs_ack").prefetch_related(deliveries).order_by("-id")[:100])
     return [{"time": timezone.localtime(m.created_at).strftime("%H:%M:%S"), "kind": kinds.get(m.kind, m.kind),
-             "name": m.name, "waiting": m.needs_ack,
+             "name": m.name, "waiting": m.needs_ack and incident.status not in Incident.ENDED,
              "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({m.acked_via})" if m.acked_at else "",
              "deliveries": [{"channel": d.channel, "state": states.get(d.state, d.state), "css": css.get(d.state, ""),
                              "error": d.error_for(contacts)}
