@@ -47,7 +47,10 @@ def test_a_lead_declares_paper_mode_for_her_department_only_and_ends_it(demo: An
     lead.post(f"/incidents/{incident.number}/mode", {"department": "cashier", "mode": "manual"})
     mode = DowntimeMode.objects.get(incident=incident)
     assert (mode.department, mode.mode, mode.declared_by, mode.ended_at) == ("cashier", "manual", "cashier-head", None)
-    assert SystemState.objects.get(code="HIS").status == SystemState.Status.MANUAL
+    board = SystemState.objects.get(code="HIS")  # the system is still down, since the outage began
+    assert board.status == SystemState.Status.DOWN and board.since == incident.reported_at
+    tile = Client().get("/screen").content.decode().split('data-system="HIS"')[1].split('data-system=')[0]
+    assert "中断" in tile and "收费科：手工（纸质）" in tile
     dashboard = client_for("cashier-li").get("/").content.decode()
     assert 'data-entry="cashier"' in dashboard and "手工登记" in dashboard
 
@@ -288,3 +291,23 @@ def test_a_closed_incident_shows_nothing_to_press_and_nobody_still_waited_for(de
     item = ChecklistItem.objects.filter(task__incident=incident).first()
     with pytest.raises(InvalidTransition):
         actions.tick(CLI, item)
+
+
+def test_the_board_shows_a_level_1_outage_as_down_with_its_real_duration(demo: Any) -> None:
+    """Reported as one area's fault, then found to be ransomware (or set to level 1 by hand): the
+    tile turns from degraded to down, and its clock still counts from the first report."""
+    incident = actions.report_fault(CLI, system="HIS", symptom="无法登录", location="门诊", scope="area").incident
+    assert SystemState.objects.get(code="HIS").status == SystemState.Status.DEGRADED
+    clock.advance(timedelta(minutes=20))
+    actions.update_facts(CLI, Incident.objects.get(pk=incident.pk), security="ransomware")
+    row = Incident.objects.get(pk=incident.pk)
+    board = SystemState.objects.get(code="HIS")
+    assert row.fault_class == "I" and (board.status, board.since) == (SystemState.Status.DOWN, row.reported_at)
+
+    other = actions.report_fault(CLI, system="LIS", symptom="打印失败", location="检验科", scope="area").incident
+    actions.override_grade(client_user("info-director"), other, "response_level", "1", "省平台通报")
+    assert SystemState.objects.get(code="LIS").status == SystemState.Status.DOWN
+
+
+def client_user(username: str) -> User:
+    return User.objects.get(username=username)

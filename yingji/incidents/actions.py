@@ -163,6 +163,7 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
                  why=why, outage_s=facts.outage_s, **reason)
     if changed:
         incident.save(update_fields=changed)
+        _set_board(incident)  # a level-1 outage is "down" on the board whatever its scope said
     key = f"incident:{incident.pk}:regrade"
     threshold = grading.next_threshold(plan, facts) if incident.is_open else None
     if threshold is not None:
@@ -319,13 +320,17 @@ def _widen(incident: Incident, scope: str, patients: int, security_suspected: bo
 
 
 def _set_board(incident: Incident) -> None:
-    """Show the system as down (or degraded for a local fault) while the incident is open."""
+    """Show the system as down (or degraded for a local fault) while the incident is open, since the
+    outage began. The board shows the system's own state: departments working on paper are listed
+    beside it, they do not replace it (nor restart its clock)."""
     if incident.is_open:
-        status = (SystemState.Status.DOWN if incident.scope in ("partial", "hospital")
+        plan = plan_of(incident.plan_version_id)
+        severest = (incident.fault_class == plan.grading.fault_class.grades[0].code
+                    or incident.response_level == plan.grading.response_level.grades[0].code)
+        status = (SystemState.Status.DOWN if severest or incident.scope in ("partial", "hospital")
                   else SystemState.Status.DEGRADED)
-        SystemState.objects.filter(code=incident.system).exclude(
-            status__in=[SystemState.Status.STANDALONE, SystemState.Status.MANUAL]).exclude(
-            status=status, incident=incident).update(status=status, since=clock.now(), incident=incident)
+        SystemState.objects.filter(code=incident.system).exclude(status=status, incident=incident).update(
+            status=status, since=incident.reported_at, incident=incident)
         return
     still_open = (Incident.objects.filter(system=incident.system, status__in=Incident.OPEN)
                   .exclude(pk=incident.pk).order_by("reported_at").first())
@@ -689,6 +694,7 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
         if not code:
             _regrade(actor, incident, "override removed")
         else:
+            _set_board(incident)
             regulatory.ensure_reports(incident)  # 较大 or worse set by hand owes the CAC report
     return incident
 

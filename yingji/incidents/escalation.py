@@ -27,7 +27,7 @@ from yingji.plans.schema import Plan, Scenario
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from .models import Bulletin, DepartmentTask, DowntimeMode, Incident, SystemState
+from .models import Bulletin, DepartmentTask, DowntimeMode, Incident
 
 WIDE_SCOPES = ("partial", "hospital")  # a core outage, not one broken workstation
 CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
@@ -318,16 +318,13 @@ def _declare_mode(timer: timers.Timer) -> None:
 
 def declare_mode(actor: Actor | str, incident: Incident, plan: Plan, mode: str, departments: list[str],
                  now: datetime) -> list[str]:
-    """Record the departments now working in `mode` and show it on the status board."""
+    """Record the departments now working in `mode`; the board lists them beside the system."""
     open_modes = set(DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True, mode=mode)
                      .values_list("department", flat=True))
     new = [d for d in departments if d not in open_modes]
     DowntimeMode.objects.bulk_create(
         DowntimeMode(incident=incident, system=incident.system, department=d, mode=mode, started_at=now,
                      declared_by=actor_name(actor)) for d in new)
-    board = {"standalone": SystemState.Status.STANDALONE, "manual": SystemState.Status.MANUAL}
-    if mode in board:
-        SystemState.objects.filter(code=incident.system).update(status=board[mode], since=now, incident=incident)
     record(actor, "mode.declared", incident, mode=mode, departments=new)
     if new:
         prompt_if_peak(incident, plan)

@@ -61,7 +61,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _board() -> list[SystemState]:
-    return list(SystemState.objects.filter(in_plan=True).select_related("incident"))
+    """The systems, each with the departments now working without it, by mode ("收费科、药房：单机")."""
+    rows = list(SystemState.objects.filter(in_plan=True).select_related("incident"))
+    current = published()
+    names = {d.code: d.name for d in current[1].departments} if current else {}
+    labels = dict(DowntimeMode.Mode.choices)
+    working: dict[str, dict[str, list[str]]] = {}
+    for system, department, mode in (DowntimeMode.objects.filter(ended_at__isnull=True)
+                                     .values_list("system", "department", "mode").order_by("id")):
+        working.setdefault(system, {}).setdefault(mode, []).append(names.get(department, department))
+    comma = _(", ")
+    for row in rows:
+        row.modes = [_("%(departments)s: %(mode)s") % {"departments": comma.join(depts),  # type: ignore[attr-defined]
+                                                       "mode": labels.get(mode, mode)}
+                     for mode, depts in working.get(row.code, {}).items()]
+    return rows
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
