@@ -124,6 +124,31 @@ def test_the_engineer_changes_the_scope_on_the_incident_page_and_the_grade_moves
     assert "一类故障" in grades and "二级事件" in grades
 
 
+def test_a_half_typed_field_survives_the_incident_page_s_refresh(browser: Any, live_server: Any, demo: Any) -> None:
+    from yingji.core.actors import CLI
+    from yingji.incidents import actions
+
+    incident = actions.report_fault(CLI, system="HIS", symptom="无法登录", location="门诊二楼").incident
+    engineer = login(browser, live_server.url, "info-director")
+    engineer.goto(f"{live_server.url}/incidents/{incident.number}")
+    refresh = ("htmx.ajax('GET', location.pathname, {source: '#incident-live', target: '#incident-live', "
+               "swap: 'outerHTML'})")
+    # Untouched, the region is swapped for a fresh one (the marker goes with the old one).
+    engineer.evaluate("document.querySelector('#incident-live').dataset.old = '1'")
+    engineer.evaluate(refresh)
+    engineer.wait_for_function("!document.querySelector('#incident-live').dataset.old")
+    # Half-typed, the refresh is skipped, the text stays, and the page says why.
+    engineer.select_option("#declare-mode select[name=mode]", "standalone")
+    engineer.fill("#incident-live input[name=reason]", "重复报告，已并入")
+    engineer.evaluate("document.querySelector('#incident-live').dataset.old = '1'")
+    engineer.evaluate(refresh)
+    engineer.wait_for_timeout(1500)
+    assert engineer.evaluate("document.querySelector('#incident-live').dataset.old") == "1"
+    assert engineer.input_value("#incident-live input[name=reason]") == "重复报告，已并入"
+    assert engineer.input_value("#declare-mode select[name=mode]") == "standalone"
+    assert engineer.locator("#incident-live .live-note").is_visible()
+
+
 def submit(page: Any, key: str) -> None:
     """Press a key that posts the form, and wait for the answer page."""
     with page.expect_navigation():
