@@ -84,10 +84,17 @@ def nul_free(value: str) -> str:
     return value
 
 
+def year_problem(value: date) -> str | None:
+    """Why a date is refused (its year is outside YEAR_MIN..YEAR_MAX), or None: for the API's types,
+    the back-entry checker and the roster forms alike."""
+    if YEAR_MIN <= value.year <= YEAR_MAX:
+        return None
+    return _("The year must be between %(first)d and %(last)d.") % {"first": YEAR_MIN, "last": YEAR_MAX}
+
+
 def _plausible_year(value: date) -> None:
-    if not YEAR_MIN <= value.year <= YEAR_MAX:
-        raise ValueError(_("The year must be between %(first)d and %(last)d.") % {"first": YEAR_MIN,
-                                                                                   "last": YEAR_MAX})
+    if problem := year_problem(value):
+        raise ValueError(problem)
 
 
 def _aware(value: datetime) -> datetime:

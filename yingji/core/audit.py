@@ -186,33 +186,35 @@ def read_anchors(path: Path | None = None) -> list[Anchor]:
     path = path or anchor_path()
     if not path.exists():
         return []
-    current = key_id()
-    parsed: list[tuple[int, Anchor | None, str]] = []
-    known = {current}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            fields = json.loads(line)
-            mac = str(fields.pop("mac"))
-            anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
-                            str(fields["kid"]), number)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            parsed.append((number, None, ""))
-            continue
-        signed = anchor.kid == current and hmac.compare_digest(mac, _anchor_mac(fields))
-        if anchor.kid == current and not signed:
-            parsed.append((number, None, ""))
-            continue
-        parsed.append((number, anchor, str(fields.get("previous", ""))))
+    parsed = [(number, _parse_anchor(line, number))
+              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)]
+    known = {key_id()}
     changed = True
     while changed:  # follow the vouching back through every rekey
         changed = False
-        for _number, entry, previous in parsed:
-            if entry is not None and entry.kid in known and previous and previous not in known:
-                known.add(previous)
+        for _number, found in parsed:
+            if found is not None and found[0].kid in known and found[1] and found[1] not in known:
+                known.add(found[1])
                 changed = True
-    return [entry if entry is not None and entry.kid in known
-            else Anchor("", 0, 0, "", entry.kid if entry else "", number, genuine=False)
-            for number, entry, _previous in parsed]
+    return [found[0] if found is not None and found[0].kid in known
+            else Anchor("", 0, 0, "", found[0].kid if found else "", number, genuine=False)
+            for number, found in parsed]
+
+
+def _parse_anchor(line: str, number: int = 0) -> tuple[Anchor, str] | None:
+    """An anchor line and the key it vouches for (`previous`); None when damaged, or when it claims
+    today's key but its MAC does not match."""
+    try:
+        fields = json.loads(line)
+        mac = str(fields.pop("mac"))
+        anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
+                        str(fields["kid"]), number)
+        datetime.fromisoformat(anchor.at)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if anchor.kid == key_id() and not hmac.compare_digest(mac, _anchor_mac(fields)):
+        return None
+    return anchor, str(fields.get("previous", ""))
 
 
 def write_anchor(force: bool = False, previous: str = "") -> Anchor | None:
@@ -247,23 +249,12 @@ def write_anchor(force: bool = False, previous: str = "") -> Anchor | None:
 
 
 def _last_anchor(path: Path) -> Anchor | None:
+    """The newest good line, read from the file's end (it only grows)."""
     with open(path, "rb") as stream:
         stream.seek(0, os.SEEK_END)
         stream.seek(max(0, stream.tell() - 4096))
         tail = stream.read().decode("utf-8", "replace").splitlines()
-    for line in reversed(tail):
-        try:
-            fields = json.loads(line)
-            mac = fields.pop("mac")
-            anchor = Anchor(str(fields["at"]), int(fields["count"]), int(fields["last_id"]), str(fields["head"]),
-                            str(fields["kid"]))
-            datetime.fromisoformat(anchor.at)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue  # a damaged line is not the last anchor; verify reports it
-        if anchor.kid == key_id() and not hmac.compare_digest(str(mac), _anchor_mac(fields)):
-            continue  # nor is a forged one
-        return anchor
-    return None
+    return next((found[0] for line in reversed(tail) if (found := _parse_anchor(line))), None)
 
 
 # -- verification -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from yingji.accounts.models import User
 from yingji.accounts.roles import allowed
 from yingji.core import audit, clock
 from yingji.core.actors import Actor, actor_name
-from yingji.core.apischema import YEAR_MAX, YEAR_MIN
+from yingji.core.apischema import year_problem
 from yingji.core.errors import BadInput, Forbidden
 from yingji.plans.schema import Plan, Roster
 
@@ -33,9 +33,8 @@ def override(actor: Actor, plan: Plan, roster: Roster, person: str, starts_at: d
     """`person` is on duty from `starts_at` to `ends_at`, whatever the rotation says."""
     _check(actor, plan, roster, [person])
     for field, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if not YEAR_MIN <= moment.year <= YEAR_MAX:  # year 1 or 9999 overflows on the way to UTC
-            raise BadInput(field, _("The year must be between %(first)d and %(last)d.")
-                           % {"first": YEAR_MIN, "last": YEAR_MAX})
+        if problem := year_problem(moment):  # year 1 or 9999 overflows on the way to UTC
+            raise BadInput(field, problem)
     if ends_at <= starts_at:
         raise BadInput("ends_at", _("The end must be after the start."))
     with audit.writing():

@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from yingji.core import clock, numbers, tables
-from yingji.core.apischema import YEAR_MAX, YEAR_MIN  # a slip's date outside them is a typo
+from yingji.core.apischema import year_problem
 from yingji.core.errors import BadInput
 from yingji.incidents.models import Incident
 from yingji.plans.schema import Plan
@@ -137,9 +137,8 @@ class Checker:
                 return None
         if moment.tzinfo is None:  # paper logs are in the hospital's wall-clock time
             moment = moment.replace(tzinfo=self.zone)
-        if not YEAR_MIN <= moment.year <= YEAR_MAX:
-            errors.append(("occurred_at", _("The year must be between %(first)d and %(last)d.")
-                           % {"first": YEAR_MIN, "last": YEAR_MAX}))
+        if problem := year_problem(moment):  # a slip's date outside these years is a typo
+            errors.append(("occurred_at", problem))
             return None
         if moment > self.latest:
             errors.append(("occurred_at", _("Lies in the future.")))
