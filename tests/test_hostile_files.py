@@ -191,3 +191,11 @@ def test_a_reader_that_takes_too_long_is_stopped(api: Any, incident: Any, settin
     started = time.perf_counter()
     _refused(api, incident, "slow.xlsx", _xlsx({"A2": "charge"}), 413, "reader_seconds")
     assert time.perf_counter() - started < 10
+
+
+def test_a_workbook_with_a_picture_in_it_is_read(api: Any, incident: Any) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(60)) * 400  # 24 KB without a "<" (60) anywhere
+    book = _with_part(_xlsx({"A2": "charge", "B2": "cashier", "C2": "C9", "D2": "PIC-1",
+                             "E2": charge("x")["occurred_at"], "F2": "3.00"}), "xl/media/image1.png", picture)
+    response = upload(api("cashier-li"), incident["id"], "picture.xlsx", book)
+    assert response.status_code == 200 and response.json()["accepted"] == 1, response.content

@@ -257,6 +257,8 @@ def scan_xlsx(content: bytes, limits: Limits) -> None:
             if entry.is_dir():
                 continue
             part = archive.read(entry)
+            if not part.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+                continue  # not XML (an embedded picture): calamine reads no cells from it
             if b"sheetData" in part and not _scan_fast(part, limits):
                 _stream(archive, entry.filename, _SheetScan(limits, ("v", "t")))
             _check_texts(part, limits, entry.filename)
