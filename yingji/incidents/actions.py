@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import allowed, require
-from yingji.core import audit, clock
+from yingji.core import audit, clock, numbers
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
@@ -634,13 +634,7 @@ def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
             raise BadInput(field, _("Must be one of: %(v)s") % {"v": ", ".join(choices[field].values)})
         return value
     if field == "patients_affected":
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
-        if not 0 <= number <= PATIENTS_MAX:
-            raise BadInput(field, _("Must be a whole number from 0 to %(max)s.") % {"max": f"{PATIENTS_MAX:,}"})
-        return number
+        return numbers.whole(value, field, high=PATIENTS_MAX) or 0
     if field == "extra_systems":
         codes = list(value or [])
         unknown = [c for c in codes if plan.system(c) is None]

@@ -78,6 +78,14 @@ def sees_patients(actor: Actor) -> bool:
     return not (isinstance(actor, User) and actor.role == "viewer")
 
 
+def shown_to(record: ManualRecord, patients: bool) -> ManualRecord:
+    """The record as a reader sees it: without who the patient was unless `patients` (not saved)."""
+    if not patients:
+        for field in PATIENT_FIELDS:
+            setattr(record, field, HIDDEN)
+    return record
+
+
 def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = ()) -> None:
     """The role may do it; staff and leads act for their own department (or one in `also`)."""
     require(actor, action)

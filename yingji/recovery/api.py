@@ -61,9 +61,7 @@ class RecordOut(Schema):
 
 
 def record_out(record: ManualRecord, patients: bool = True) -> dict[str, Any]:
-    if not patients:
-        for field in actions.PATIENT_FIELDS:
-            setattr(record, field, actions.HIDDEN)
+    record = actions.shown_to(record, patients)
     return {"id": record.pk, "incident": record.incident_id, "kind": record.kind, "department": record.department,
             "card_no": record.card_no, "temp_no": record.temp_no, "patient_name": record.patient_name,
             "paper_serial": record.paper_serial, "occurred_at": record.occurred_at.isoformat(),

@@ -118,9 +118,7 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     focused = False
     patients = actions.sees_patients(request.user)  # type: ignore[arg-type]
     for record in page:
-        if not patients:
-            for field in actions.PATIENT_FIELDS:
-                setattr(record, field, actions.HIDDEN)
+        actions.shown_to(record, patients)
         record.steps = actions.allowed_steps(record)  # type: ignore[attr-defined]
         record.department_name = names.get(record.department, record.department)  # type: ignore[attr-defined]
         # The cursor waits in the first HIS id box: type the id, Enter, and it moves to the next.

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from yingji.accounts.lockout import client_address
 from yingji.accounts.roles import allowed
-from yingji.core import clock
+from yingji.core import clock, numbers
 from yingji.core.actors import ANONYMOUS
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
@@ -147,19 +147,10 @@ def _anonymous_ok() -> bool:
 
 
 def whole_number(value: str | None, field: str, maximum: int = COUNT_MAX) -> int:
-    """A form's number field; empty is 0, anything else not a number is a BadInput naming it.
-
-    `maximum` defaults to what an integer column holds on PostgreSQL, so a long row of nines is
-    a message on the form, not an overflow deep in the database."""
-    if not value:
-        return 0
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadInput(field, _("Must be a whole number, 0 or more.")) from None
-    if number > maximum:
-        raise BadInput(field, _("Must be at most %(maximum)d.") % {"maximum": maximum})
-    return number
+    """A form's number field; empty is 0, anything else not a whole number from 0 to `maximum` is
+    a BadInput naming it. `maximum` defaults to what an integer column holds on PostgreSQL, so a
+    long row of nines is a message on the form, not an overflow deep in the database."""
+    return numbers.whole(value, field, high=maximum) or 0
 
 
 def posted(request: HttpRequest, field: str) -> str:
