@@ -239,7 +239,7 @@ def _check_texts(xml: bytes, limits: Limits, where: str) -> None:
 
 
 def scan_xlsx(content: bytes, limits: Limits) -> None:
-    """Refuse a workbook whose first sheet would pass a bound, before a reader lays it out."""
+    """Refuse a workbook any of whose sheets would pass a bound, before a reader lays one out."""
     check_size(content, limits)
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
