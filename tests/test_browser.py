@@ -77,6 +77,9 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
 
     dean = login(browser, base, "dean")
     dean.goto(f"{base}/incidents/{incident.number}")
+    assert "院长" in dean.locator("#handoff").inner_text()  # the level waits for the commander
+    dean.click("[data-confirm=activate]")  # the confirmation says what will happen first
+    assert "收费科" in dean.locator("#confirm-activate").inner_text()
     dean.click("button[data-action=activate]")
     assert dean.locator("#status").inner_text() == "预案已启动"
     assert "收费科" in dean.locator("#departments").inner_text()
@@ -139,6 +142,8 @@ def test_a_half_typed_field_survives_the_incident_page_s_refresh(browser: Any, l
     engineer.wait_for_function("!document.querySelector('#incident-live').dataset.old")
     # Half-typed, the refresh is skipped, the text stays, and the page says why.
     engineer.select_option("#declare-mode select[name=mode]", "standalone")
+    engineer.click("#more-actions > summary")
+    engineer.click("[data-confirm=cancel]")
     engineer.fill("#incident-live input[name=reason]", "重复报告，已并入")
     engineer.evaluate("document.querySelector('#incident-live').dataset.old = '1'")
     engineer.evaluate(refresh)

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from yingji.incidents.api import api
+from yingji.notify import views as notify_views
 from yingji.oncall import views as oncall_views
 from yingji.recovery import views as recovery_views
 from yingji.reviews import views as review_views
@@ -10,6 +11,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("pages", notify_views.my_pages, name="my_pages"),
+    path("pages/<int:message_id>/ack", notify_views.page_ack, name="page_ack"),
     path("rosters/", oncall_views.roster_list, name="rosters"),
     path("rosters/<str:code>.ics", oncall_views.old_calendar),
     path("rosters/<str:code>/override", oncall_views.roster_override, name="roster_override"),

@@ -177,6 +177,8 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
         if before.get("duration_level") and why == "elapsed":
             escalation.on_duration_upgraded(incident, incident.duration_level)
         escalation.on_facts(incident)
+        if "response_level" in changed and why != "reported":  # on open, escalation.on_open asks
+            escalation.request_activation(incident)
     regulatory.ensure_reports(incident)  # a grade or security flag may now owe a report to an authority
     return changed
 
@@ -690,6 +692,8 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
         else:
             _set_board(incident)
             regulatory.ensure_reports(incident)  # 较大 or worse set by hand owes the CAC report
+            if scheme == "response_level" and incident.is_open:
+                escalation.request_activation(incident)
     return incident
 
 

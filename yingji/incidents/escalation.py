@@ -27,6 +27,7 @@ from yingji.plans.schema import Plan, Scenario
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
+from . import situation
 from .models import Bulletin, DepartmentTask, DowntimeMode, Incident
 
 WIDE_SCOPES = ("partial", "hospital")  # a core outage, not one broken workstation
@@ -53,9 +54,13 @@ def say(plan: Plan, message: Promise, **params: Any) -> str:
 
 def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: int,
           skip: set[str] | None = None) -> list[str]:
+    """Page `targets` at a step of the chain. From step 1 on it is an escalation, and says so: the
+    person reached knows the ones before did not answer within the acknowledge time."""
     people = [p for p in resolve(plan, targets, clock.now()) if p not in (skip or set())]
-    notify.enqueue(incident, kind, people, "page", context(incident, plan, deadline=format_duration(
-        plan.timers.acknowledge)), needs_ack=True, step=step)
+    template = "escalation" if kind == Message.Kind.ESCALATION else "page"
+    notify.enqueue(incident, kind, people, template, context(
+        incident, plan, deadline=format_duration(plan.timers.acknowledge),
+        waited=format_duration(plan.timers.acknowledge * step)), needs_ack=True, step=step)
     record(WORKER, "incident.paged", incident, step=step, targets=targets, people=people, kind=kind)
     return people
 
@@ -72,6 +77,7 @@ def on_open(incident: Incident) -> None:
     _schedule_ack(incident, plan, 0)
     _schedule_fix(incident, plan)
     on_facts(incident)
+    request_activation(incident)
 
 
 def on_facts(incident: Incident) -> None:
@@ -93,6 +99,25 @@ def on_class_raised(incident: Incident) -> None:
     treatment = plan.treatment_for(incident.fault_class)
     if treatment and incident.status == Incident.Status.REPORTED:
         _page(incident, plan, Message.Kind.PAGE, treatment.page, 0, skip=set(notify.paged_people(incident)))
+
+
+def request_activation(incident: Incident) -> list[str]:
+    """The graded level asks for an activation that only some roles may give (level 1 and 2: the
+    commander): page the people who hold them, once per level, saying who must act. Otherwise the
+    hand-off waits on somebody noticing that the director's button went away. Returns who."""
+    plan = plan_of(incident.plan_version_id)
+    wait = situation.activation_wait(incident, plan)
+    if wait is None or AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk,
+                                                 action="incident.activation_requested",
+                                                 data__level=wait.level).exists():
+        return []
+    targets = [f"role:{role}" for role in sorted(wait.roles)]
+    people = resolve(plan, targets, clock.now())
+    notify.enqueue(incident, Message.Kind.ACTIVATION_REQUEST, people, "activation_request", context(
+        incident, plan, level=wait.level_name, who=say(plan, gettext_lazy(", ")).join(wait.people)),
+        needs_ack=True)
+    record(WORKER, "incident.activation_requested", incident, level=wait.level, targets=targets, people=people)
+    return people
 
 
 def on_acknowledged(actor: Actor | str, incident: Incident) -> None:

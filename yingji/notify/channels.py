@@ -14,8 +14,23 @@ from urllib.parse import parse_qsl, quote, unquote, urlparse
 import apprise
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.utils.translation import gettext_lazy as _
 
 from yingji.plans.schema import CHANNEL_NEEDS, Channel, Person, Plan
+
+KIND_LABELS = {"email": _("email"), "sms": _("SMS"), "wecom": _("WeCom"), "dingtalk": _("DingTalk"),
+               "feishu": _("Feishu"), "webhook": _("webhook")}
+
+
+def label(plan: Plan | None, code: str) -> str:
+    """A channel as people call it ("短信"), from its kind; the plan's code when it is not in the plan."""
+    channel = plan.channel(code) if plan else None
+    return str(KIND_LABELS.get(channel.kind, channel.kind)) if channel else code
+
+
+def setting_of(channel: Channel) -> str:
+    """Where the channel's address is set: the environment variable to fill in, or the plan."""
+    return "YINGJI_EMAIL_URL" if channel.kind == "email" else channel.url_env or "url"
 
 
 class NotConfigured(Exception):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
+from django.db.models import Count, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -42,6 +43,13 @@ DEFAULT_TEMPLATES = {
     "page": (_("[{level}] {system} fault {number}"),
              _("{system} fault: {symptom} (at {location}). Acknowledge and go on site within {deadline}. "
                "Acknowledge: {url}")),
+    "escalation": (_("[Escalated] {system} fault {number}"),
+                   _("Nobody acknowledged within {waited}, so this page is escalated to you. {system} fault: "
+                     "{symptom} (at {location}). Acknowledge within {deadline}: {url}")),
+    "activation_request": (_("[Activation needed] {system} {level}"),
+                           _("{system} ({number}) is graded {level}. Only {who} may activate the plan at this "
+                             "level: open the incident to activate it, or to decide it is not needed. "
+                             "Acknowledge: {url}")),
     "activation": (_("[Plan activated] {system} {level}"),
                    _("The emergency plan is activated ({level}). Start your department's procedure and "
                      "acknowledge within {deadline}: {url}")),
@@ -176,6 +184,45 @@ def paged_people(incident: Incident) -> list[str]:
     codes = (Message.objects.filter(incident=incident, kind__in=Message.PAGED).exclude(person="")
              .order_by("id").values_list("person", flat=True))
     return list(dict.fromkeys(codes))
+
+
+@dataclass
+class ChannelProblem:
+    """Deliveries on one channel that reached nobody (or only some), said once with the fix."""
+
+    channel: str
+    text: str
+    failed: int
+    sent: int
+
+
+def delivery_problems(plan: Plan, deliveries: QuerySet[Delivery], contacts: bool) -> list[ChannelProblem]:
+    """One sentence per channel whose deliveries failed: "nobody could be reached on SMS: it is not
+    configured (set YINGJI_SMS_URL)". One GROUP BY, so a storm of pages is still one banner. The
+    last error can quote an address, so it is shown whole only to roles that page people."""
+    counts: dict[str, dict[str, int]] = {}
+    for channel, state, n in (deliveries.values_list("channel", "state").annotate(n=Count("id"))
+                              .order_by("channel")):
+        counts.setdefault(channel, {})[state] = n
+    problems = []
+    for code, states in counts.items():
+        failed, sent = states.get(Delivery.State.FAILED, 0), states.get(Delivery.State.SENT, 0)
+        if not failed:
+            continue
+        channel = plan.channel(code)
+        name = channels.label(plan, code)
+        if channel is not None and channels.channel_url(channel) is None:
+            text = _("Nobody could be reached on %(channel)s: it is not configured (set %(setting)s).") % {
+                "channel": name, "setting": channels.setting_of(channel)}
+        else:
+            last = deliveries.filter(channel=code, state=Delivery.State.FAILED).order_by("-id").first()
+            error = last.error_for(contacts) if last else ""
+            text = (_("Nobody could be reached on %(channel)s: %(failed)d deliveries failed; the last error: "
+                      "%(error)s") if not sent else
+                    _("%(failed)d deliveries on %(channel)s failed (%(sent)d sent); the last error: %(error)s")) % {
+                "channel": name, "failed": failed, "sent": sent, "error": error}
+        problems.append(ChannelProblem(code, str(text), failed, sent))
+    return problems
 
 
 # -- the worker side -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from yingji.incidents.models import Bulletin
+from yingji.notify.views import waiting_count
 from yingji.plans.store import published
 from yingji.timers.service import worker_alive
 
@@ -16,4 +17,5 @@ def yingji(request: HttpRequest) -> dict[str, Any]:
         "no_plan": current is None,
         "user_role": getattr(request.user, "role", None),
         "bulletins": list(Bulletin.objects.filter(lowered_at__isnull=True)[:5]),
+        "pages_waiting": waiting_count(request.user) if request.user.is_authenticated else 0,
     }

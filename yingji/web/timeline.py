@@ -100,6 +100,8 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "checklist.unticked": lambda: _("%(department)s: undone — %(text)s") % d,
         "incident.paged": lambda: _("Paged (step %(step)s): %(people)s") % {
             **d, "people": ", ".join(d.get("people") or []) or "-"},
+        "incident.activation_requested": lambda: _("Level %(level)s needs the plan activated: asked %(people)s") % {
+            **d, "people": ", ".join(d.get("people") or []) or "-"},
         "page.acknowledged": lambda: _("%(name)s acknowledged the page (%(via)s)") % d,
         "timer.breached": lambda: _("Deadline missed: %(deadline)s") % d,
         "incident.escalated": lambda: _("Escalated: %(raised)s") % {

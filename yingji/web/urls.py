@@ -1,14 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import incident_page, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("report", views.report_form, name="report"),
     path("r/<str:key>", views.report_status, name="report_status"),
     path("incidents/", views.incident_list, name="incidents"),
-    path("incidents/<str:number>", views.incident_page, name="incident"),
+    path("incidents/<str:number>", incident_page.incident_page, name="incident"),
     path("incidents/<str:number>/action/<str:action>", views.incident_action, name="incident_action"),
     path("incidents/<str:number>/facts", views.incident_facts, name="incident_facts"),
     path("incidents/<str:number>/mode", views.incident_mode, name="incident_mode"),

@@ -11,13 +11,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.signing import BadSignature, SignatureExpired
 from django.db import connection
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -27,7 +24,6 @@ from yingji.core import clock, numbers
 from yingji.core.actors import ANONYMOUS
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
-from yingji.core.models import AuditEntry
 from yingji.incidents import actions
 from yingji.incidents.models import (
     Bulletin,
@@ -40,17 +36,12 @@ from yingji.incidents.models import (
     SystemState,
 )
 from yingji.notify.models import Delivery, Message
-from yingji.notify.service import message_for_token
+from yingji.notify.service import delivery_problems, message_for_token
 from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
-from yingji.plans.schema import SCHEME_ORDER
 from yingji.plans.store import plan_of, published
-from yingji.reviews.models import CorrectiveAction, Evidence, RegulatoryReport
+from yingji.reviews.models import CorrectiveAction, RegulatoryReport
 from yingji.timers.service import worker_alive
-
-from .timeline import QUIET, describe, grade_reason
-
-BUTTONS = tuple(a for a in actions.LIFECYCLE if a != "cancel")  # cancel has its own form (needs a reason)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -97,9 +88,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                "owed": owed, "corrective": corrective, "now": clock.now(),
                "today": clock.now().astimezone(current[1].hospital.zone() if current else None).date(),
                "modes": [(departments.get(m.department, m.department), m) for m in modes],
-               "may_scenario": may_scenario, "raised": _with_contacts(Bulletin.objects.filter(lowered_at__isnull=True)),
+               "may_scenario": may_scenario, "raised": with_contacts(Bulletin.objects.filter(lowered_at__isnull=True)),
                "one_click": [s for s in current[1].scenarios if any(c.systems for c in s.applies_when)]
-               if current and may_scenario else []}
+               if current and may_scenario else [],
+               # Pages of open incidents that reached nobody on a channel: said once, in red, with the fix.
+               "problems": delivery_problems(current[1], Delivery.objects.filter(
+                   message__incident__status__in=Incident.OPEN), allowed(request.user, "see_contacts"))  # type: ignore[arg-type]
+               if current and request.user.is_authenticated else []}
     template = "web/_board.html" if request.headers.get("HX-Request") else "web/dashboard.html"
     return render(request, template, context)
 
@@ -191,155 +186,6 @@ def incident_list(request: HttpRequest) -> HttpResponse:
                                                       "statuses": Incident.Status.choices})
 
 
-@login_required
-def incident_page(request: HttpRequest, number: str) -> HttpResponse:
-    incident = get_object_or_404(Incident.objects.select_related("plan_version", "merged_into"), number=number)
-    plan = plan_of(incident.plan_version_id)
-    entries = list(AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk)
-                   .exclude(action__in=QUIET).order_by("id"))
-    grade_reasons: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if entry.action == "incident.graded":
-            grade_reasons[entry.data["scheme"]] = entry.data
-    grades = []
-    for scheme_name in SCHEME_ORDER:
-        scheme = getattr(plan.grading, scheme_name)
-        code = getattr(incident, scheme_name)
-        grade = next((g for g in scheme.grades if g.code == code), None)
-        grades.append({"scheme": scheme_name, "scheme_name": scheme.name, "code": code,
-                       "name": grade.name if grade else code,
-                       "override": incident.grade_overrides.get(scheme_name),
-                       "reason": grade_reasons.get(scheme_name), "choices": scheme.grades,
-                       "reason_text": grade_reason(grade_reasons[scheme_name]) if scheme_name in grade_reasons else ""})
-    user: Any = request.user
-    context = {
-        "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
-        "timeline": [describe(e, plan) for e in entries], "tasks": _checklists(incident, user),
-        "buttons": [a for a in BUTTONS if actions.may(user, incident, a)],
-        "may_cancel": actions.may(user, incident, "cancel"),
-        "may_edit": allowed(user, "update_facts") and incident.status not in Incident.ENDED,
-        "may_override": allowed(user, "override_grade"),
-        "reports": _reports(incident),
-        "treatment": plan.treatment_for(incident.fault_class),
-        "activation": plan.activation_for(incident.activation_level or incident.response_level),
-        "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
-        "securities": Incident.Security.choices, "now": clock.now(),
-        "clocks": _clocks(incident), "modes": _modes(incident, plan),
-        "may_declare": allowed(user, "declare_mode") and incident.is_open,
-        "may_scenario": allowed(user, "scenario"), "scenarios": plan.scenarios,
-        "incident_bulletins": _with_contacts(incident.bulletins.all()),  # type: ignore[attr-defined]
-        "security": incident.security != Incident.Security.NONE or incident.cause == Incident.Cause.SECURITY,
-        "evidence": incident.evidence.all(),  # type: ignore[attr-defined]
-        "may_evidence": allowed(user, "evidence"), "evidence_kinds": Evidence.Kind.choices,
-        "mode_choices": DowntimeMode.Mode.choices,
-        "mode_departments": [d for d in plan.departments
-                             if getattr(user, "role", "") != "department_lead" or d.code == user.department],
-        "notifications": _notifications(incident, allowed(user, "see_contacts")),
-        "no_channel": _("no channel"), "waiting": _("waiting"),
-    }
-    template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
-    return render(request, template, context)
-
-
-CLOCK_LABELS = {
-    "ack": gettext_lazy("Acknowledge"), "on_site": gettext_lazy("Engineer on site"),
-    "fix": gettext_lazy("Fixed or escalated"), "mode": gettext_lazy("Downtime mode"),
-    "dept_ack": gettext_lazy("Department acknowledges"),
-    "regrade": gettext_lazy("Next duration level"),
-}
-
-
-def _clocks(incident: Incident) -> list[Any]:
-    rows = list(incident.timers.order_by("due_at", "id"))
-    for row in rows:
-        row.label = CLOCK_LABELS.get(row.kind, row.kind)  # type: ignore[attr-defined]
-    return rows
-
-
-def _reports(incident: Incident) -> list[tuple[str, ...]]:
-    """The first 20 reports as plain rows (number, time, where, who, channel, symptom)."""
-    channels = {value: str(label) for value, label in Report.Channel.choices}
-    rows = incident.reports.values_list(  # type: ignore[attr-defined]
-        "number", "reported_at", "location", "reporter_name", "phone", "channel", "symptom")[:20]
-    return [(number, f"{timezone.localtime(at):%H:%M:%S}", location, f"{name} {phone}".strip(),
-             channels.get(channel, channel), symptom) for number, at, location, name, phone, channel, symptom in rows]
-
-
-def _checklists(incident: Incident, user: Any) -> list[dict[str, Any]]:
-    """Each department's (and scenario's) checklist by phase, as plain rows for the template,
-    with the phase due now marked. Like the notifications, built here because dozens of items
-    through model fields, lazy labels and per-item tags were the page's largest cost."""
-    now = _phase(incident)
-    ended = incident.status in Incident.ENDED  # shown as it was left, with nothing left to press
-    labels = {value: str(label) for value, label in ChecklistItem.Phase.choices}
-    rows = []
-    for task in incident.tasks.prefetch_related("items"):  # type: ignore[attr-defined]
-        phases: dict[str, list[dict[str, Any]]] = {}
-        for item in task.items.all():
-            phases.setdefault(item.phase, []).append({
-                "pk": item.pk, "text": item.text, "done": item.done_at is not None,
-                "who": f"{item.done_by} {timezone.localtime(item.done_at):%H:%M}" if item.done_at else ""})
-        if task.acknowledged_at:
-            ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(task.acknowledged_at):%H:%M}",
-                                                       "by": task.acknowledged_by}
-        elif task.department and ended:
-            ack = _("not acknowledged before the incident ended")
-        elif task.department:
-            ack = _("not acknowledged (due %(t)s)") % {"t": f"{timezone.localtime(task.ack_due_at):%H:%M}"}
-        else:
-            ack = ""
-        rows.append({"pk": task.pk, "unit": task.department or task.scenario, "department": task.department,
-                     "name": task.name, "ack": ack, "acknowledged": task.acknowledged_at is not None,
-                     "may_act": not ended and _may_act_for(user, task),
-                     "phases": [{"code": code, "label": labels.get(code, code), "now": code == now and not ended,
-                                 "items": items}
-                                for code, items in phases.items()]})
-    return rows
-
-
-def _notifications(incident: Incident, contacts: bool) -> list[dict[str, Any]]:
-    """The incident's pages and notices as plain rows. Rendering 50+ messages' model fields and
-    lazy labels through the template engine was half the incident page's time. A failed
-    delivery's error can quote the address, so only roles that page people see it whole."""
-    kinds = {value: str(label) for value, label in Message.Kind.choices}
-    states = {value: str(label) for value, label in Delivery.State.choices}
-    css: dict[str, str] = {Delivery.State.SENT: "restored", Delivery.State.FAILED: "reported"}
-    deliveries = Prefetch("deliveries", queryset=Delivery.objects.only("message_id", "channel", "state", "last_error",
-                                                                        "address"))
-    messages = (incident.messages.only("incident_id", "created_at", "kind", "name", "acked_at",  # type: ignore[attr-defined]
-                                       "acked_via", "needs_ack").prefetch_related(deliveries).order_by("-id")[:100])
-    return [{"time": timezone.localtime(m.created_at).strftime("%H:%M:%S"), "kind": kinds.get(m.kind, m.kind),
-             "name": m.name, "waiting": m.needs_ack and incident.status not in Incident.ENDED,
-             "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({m.acked_via})" if m.acked_at else "",
-             "deliveries": [{"channel": d.channel, "state": states.get(d.state, d.state), "css": css.get(d.state, ""),
-                             "error": d.error_for(contacts)}
-                            for d in m.deliveries.all()]} for m in messages]
-
-
-def _phase(incident: Incident) -> str:
-    """Which part of the department checklists is due now: after recovery once restored, during
-    downtime once a department works in a downtime mode, else on activation."""
-    if incident.restored_at:
-        return ChecklistItem.Phase.AFTER_RECOVERY
-    if incident.modes.exists():  # type: ignore[attr-defined]
-        return ChecklistItem.Phase.DURING
-    return ChecklistItem.Phase.ON_ACTIVATION
-
-
-def _modes(incident: Incident, plan: Any) -> list[Any]:
-    rows = list(incident.modes.all())
-    for row in rows:
-        department = plan.department(row.department)
-        row.department_name = department.name if department else row.department  # type: ignore[attr-defined]
-    return rows
-
-
-def _may_act_for(user: Any, task: DepartmentTask) -> bool:
-    if not allowed(user, "tick"):
-        return False
-    return user.role != "department_lead" or user.department == task.department
-
-
 def back_to(request: HttpRequest, default: str) -> HttpResponse:
     """Redirect to the form's `next` when it is a page of this site, else to `default`."""
     target = request.POST.get("next", "")
@@ -403,7 +249,7 @@ def incident_mode(request: HttpRequest, number: str) -> HttpResponse:
     return redirect(f"/incidents/{number}#clocks")
 
 
-def _with_contacts(bulletins: Any) -> list[Bulletin]:
+def with_contacts(bulletins: Any) -> list[Bulletin]:
     """Each bulletin with the outside contacts its scenario says to call (name, phone)."""
     rows = list(bulletins.select_related("incident"))
     for bulletin in rows:

@@ -2,11 +2,16 @@
 // htmx. A refresh must never take what someone is typing: while a field inside the region has
 // the focus, or has been changed and not yet submitted, the refresh is skipped (htmx cancels a
 // request whose htmx:beforeRequest is prevented), and the region says so. Submitting the form
-// loads a new page, which starts clean. The window's scroll position is kept across a swap.
+// loads a new page, which starts clean. An open confirmation ("what will happen") also holds
+// the refresh, so the button does not vanish under the finger. The window's scroll position and
+// which sections were opened are kept across a swap.
 (function () {
   var touched = new WeakSet();
 
   function holdsInput(region) {
+    if (region.querySelector("details.confirm[open]")) {
+      return true;
+    }
     if (region.contains(document.activeElement) && document.activeElement.matches("input, select, textarea")) {
       return true;
     }
@@ -30,7 +35,16 @@
     }
   });
 
-  var scrollY = 0;
-  document.addEventListener("htmx:beforeSwap", function () { scrollY = window.scrollY; });
-  document.addEventListener("htmx:afterSwap", function () { window.scrollTo(0, scrollY); });
+  var scrollY = 0, opened = [], closed = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    scrollY = window.scrollY;
+    var details = event.detail.elt.querySelectorAll("details[id]");
+    opened = Array.prototype.filter.call(details, function (d) { return d.open; }).map(function (d) { return d.id; });
+    closed = Array.prototype.filter.call(details, function (d) { return !d.open; }).map(function (d) { return d.id; });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    opened.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = true; } });
+    closed.forEach(function (id) { var d = document.getElementById(id); if (d) { d.open = false; } });
+    window.scrollTo(0, scrollY);
+  });
 })();

@@ -1,0 +1,203 @@
+"""Where an incident stands and who must act next: the read side of the incident page's header.
+
+Nothing here writes. The deadlines are the incident's timer rows; each is told with what it waits
+for and who is accountable for it, in the plan's own names (a department's name, a person's
+name), so the page can say "周杰 must acknowledge within 03:12" instead of listing timer kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from yingji.accounts.models import User
+from yingji.core import clock
+from yingji.notify.models import Message
+from yingji.oncall.targets import resolve
+from yingji.plans.schema import Plan
+from yingji.timers.models import Timer
+
+from .models import DepartmentTask, Incident
+
+CLOCK_LABELS = {
+    "ack": gettext_lazy("Acknowledge the page"), "on_site": gettext_lazy("Engineer on site"),
+    "fix": gettext_lazy("Fixed, or the plan activated"), "mode": gettext_lazy("Downtime mode starts"),
+    "dept_ack": gettext_lazy("Department acknowledges the activation"),
+    "regrade": gettext_lazy("Next duration level"), "backentry": gettext_lazy("Back-entry finished"),
+    "regulatory": gettext_lazy("Report to an authority"), "corrective": gettext_lazy("Corrective action due"),
+}
+# Deadlines nobody answers for: the grade moves by itself when the time comes.
+AUTOMATIC = ("regrade",)
+
+
+@dataclass
+class Deadline:
+    timer: Timer
+    label: str
+    accountable: list[str] = field(default_factory=list)  # people's names
+    unit: str = ""  # the department (or authority) it is about, by name
+    department: str = ""  # that department's code, to put the viewer's own first
+
+    @property
+    def who(self) -> str:
+        """The accountable people, at most six by name: a breached first page can name twenty."""
+        shown = _(", ").join(self.accountable[:6])
+        more = len(self.accountable) - 6
+        return shown + (_(" and %(n)d more") % {"n": more} if more > 0 else "")
+
+    @property
+    def pending(self) -> bool:
+        return self.timer.state == Timer.State.PENDING
+
+
+@dataclass
+class ActivationWait:
+    """The graded level asks for an activation the plan gives only to some roles."""
+
+    level: str
+    level_name: str
+    roles: frozenset[str]
+    people: list[str]  # names of the people who hold those roles
+
+
+class Names:
+    """Logins and plan person codes to the names people know each other by, looked up once."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self._logins: dict[str, str] | None = None
+
+    def person(self, code: str) -> str:
+        person = self.plan.person(code)
+        return person.name if person else code
+
+    def login(self, login: str) -> str:
+        if self._logins is None:
+            self._logins = {}
+            for username, first_name, person in User.objects.values_list("username", "first_name", "person"):
+                plan_person = self.plan.person(person) if person else None
+                self._logins[username] = plan_person.name if plan_person else first_name or username
+        return self._logins.get(login, login)
+
+
+def _paged_until(incident: Incident, step: int, names: Names) -> list[str]:
+    """Who the acknowledge clock of `step` waits for: anyone paged up to that step who has not answered
+    (an escalation adds people; the ones before may still acknowledge)."""
+    rows = Message.objects.filter(incident=incident, step__lte=step, needs_ack=True, task=None,
+                                  acked_at__isnull=True).exclude(person="").values_list("person", flat=True)
+    return list(dict.fromkeys(names.person(code) for code in rows))
+
+
+def deadlines(incident: Incident, plan: Plan, names: Names, entries: Iterable[Any] = ()) -> list[Deadline]:
+    """Every deadline of the incident, soonest first, each with who answers for it."""
+    rows = list(incident.timers.order_by("due_at", "id"))  # type: ignore[attr-defined]
+    tasks = {t.pk: t for t in DepartmentTask.objects.filter(incident=incident)} if any(
+        r.kind == "dept_ack" for r in rows) else {}
+    lead = incident_lead(incident, names, entries)
+    out = []
+    for timer in rows:
+        deadline = Deadline(timer, str(CLOCK_LABELS.get(timer.kind, _("Deadline"))))
+        if timer.kind == "ack":
+            deadline.accountable = _paged_until(incident, int(timer.payload.get("step", 0)), names)
+        elif timer.kind == "on_site":
+            deadline.accountable = [lead] if lead else []
+        elif timer.kind == "fix":  # whoever took it; until then, those the plan tells when it is missed
+            deadline.accountable = [lead] if lead else [names.person(code) for code in resolve(
+                plan, plan.timers.fix_breach, clock.now())]
+        elif timer.kind == "mode":
+            index = int(timer.payload.get("index", 0))
+            switch = plan.timers.modes[index] if index < len(plan.timers.modes) else None
+            if switch:
+                deadline.unit = _(", ").join(d.name for code in switch.departments if (d := plan.department(code)))
+        elif timer.kind == "dept_ack":
+            task = tasks.get(int(timer.payload.get("task", 0)))
+            if task:
+                deadline.unit, deadline.department = task.name, task.department
+                department = plan.department(task.department)
+                if department and department.lead:
+                    deadline.accountable = [names.person(department.lead)]
+        elif timer.kind in ("regulatory", "backentry"):
+            deadline.accountable = [names.person(code) for code in office_people(plan)]
+        out.append(deadline)
+    return out
+
+
+def next_deadline(rows: list[Deadline]) -> Deadline | None:
+    """The soonest pending deadline someone must meet; the next automatic regrade only if none."""
+    pending = [d for d in rows if d.pending]
+    return next((d for d in pending if d.timer.kind not in AUTOMATIC), pending[0] if pending else None)
+
+
+def office_people(plan: Plan) -> list[str]:
+    office = plan.organization.office
+    return [code for code in [office.leader, *office.deputies] if code]
+
+
+def incident_lead(incident: Incident, names: Names, entries: Iterable[Any]) -> str:
+    """Who took the incident: the first to acknowledge it or to arrive, by name."""
+    for entry in entries:
+        if entry.action in ("incident.acknowledged", "incident.on_site"):
+            person = (entry.data or {}).get("person")
+            return names.person(person) if person else names.login(entry.actor)
+    return ""
+
+
+def on_it(incident: Incident, names: Names, entries: Iterable[Any]) -> list[str]:
+    """Everyone who has answered for the incident so far: acknowledged, arrived or activated."""
+    people: list[str] = []
+    for entry in entries:
+        if entry.action in ("incident.acknowledged", "incident.on_site", "incident.activated",
+                            "page.acknowledged", "department.acknowledged"):
+            person = (entry.data or {}).get("person")
+            people.append(names.person(person) if person else names.login(entry.actor))
+    return list(dict.fromkeys(p for p in people if p))
+
+
+def holders(plan: Plan, roles: Iterable[str]) -> list[str]:
+    """The plan people whose role is one of `roles`, by name and title ("院长 王建国")."""
+    wanted = set(roles)
+    return [f"{p.title} {p.name}" if p.title else p.name for p in plan.people if p.role in wanted]
+
+
+def activation_wait(incident: Incident, plan: Plan) -> ActivationWait | None:
+    """The graded level needs an activation that has not happened (or happened at a lower level)."""
+    if not incident.is_open or incident.restored_at:
+        return None
+    level = incident.response_level
+    rule = plan.activation_for(level)
+    if rule is None or not rule.requires_activation:
+        return None
+    if incident.plan_active and not _more_severe(plan, level, incident.activation_level):
+        return None
+    grade = next((g for g in plan.grading.response_level.grades if g.code == level), None)
+    roles = frozenset(rule.activate)
+    return ActivationWait(level, grade.name if grade else level, roles, holders(plan, roles))
+
+
+def _more_severe(plan: Plan, level: str, than: str) -> bool:
+    order = [g.code for g in plan.grading.response_level.grades]
+    return level in order and (than not in order or order.index(level) < order.index(than))
+
+
+def severity_rank(plan: Plan, scheme: str, code: str) -> int:
+    """0 for a scheme's most severe grade, 1 for the next...: what the header colours by."""
+    codes = [g.code for g in getattr(plan.grading, scheme).grades]
+    return codes.index(code) if code in codes else len(codes)
+
+
+def my_pages(incident: Incident, person: str) -> list[Message]:
+    """The viewer's own pages on this incident that still wait for an acknowledgement."""
+    if not person or incident.status in Incident.ENDED:
+        return []
+    return list(Message.objects.filter(incident=incident, person=person, needs_ack=True, acked_at__isnull=True)
+                .order_by("id"))
+
+
+def elapsed(incident: Incident, now: datetime) -> int:
+    """Seconds the system has been down (or was, until restored)."""
+    return max(0, int(((incident.restored_at or now) - incident.reported_at).total_seconds()))
