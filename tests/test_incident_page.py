@@ -151,6 +151,8 @@ def test_department_deadlines_are_grouped_with_the_viewer_s_own_first(demo: Any)
     assert own and 'data-department="cashier"' in own[0]  # the cashier's own row, not folded away
     assert 'data-department="medtech"' not in own[0]
     assert re.search(r"9 个科室确认启动：9 个待确认，0 个已确认，0 个超时", clocks)
+    assert "科室确认启动 · 收费科" in section(html, "next-deadline")  # hers, not the soonest of all
+    assert "褚红" in section(html, "next-deadline")
     todo = section(html, "do-now")
     assert "收费科：请确认启动" in todo and "代表收费科确认" in todo
 

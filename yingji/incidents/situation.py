@@ -127,9 +127,14 @@ def deadlines(incident: Incident, plan: Plan, names: Names, entries: Iterable[An
     return out
 
 
-def next_deadline(rows: list[Deadline]) -> Deadline | None:
-    """The soonest pending deadline someone must meet; the next automatic regrade only if none."""
+def next_deadline(rows: list[Deadline], department: str = "") -> Deadline | None:
+    """The soonest pending deadline someone must meet; the next automatic regrade only if none. A
+    department's own deadline comes first for its people: the cashier's head needs hers, not the
+    pharmacy's that falls due a second earlier."""
     pending = [d for d in rows if d.pending]
+    own = next((d for d in pending if department and d.department == department), None)
+    if own:
+        return own
     return next((d for d in pending if d.timer.kind not in AUTOMATIC), pending[0] if pending else None)
 
 

@@ -62,7 +62,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
     grades = _grades(incident, plan, entries)
     context = {
         "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
-        "summary": _summary(incident, plan, names, entries, rows, grades, wait, now),
+        "summary": _summary(incident, plan, names, entries, rows, grades, wait, now, getattr(user, "department", "")),
         "todos": _todos(incident, plan, user, wait, tasks),
         "more": _more_actions(incident, user),
         "deadline_groups": _deadline_groups(rows, getattr(user, "department", "")),
@@ -113,7 +113,7 @@ def _grades(incident: Incident, plan: Plan, entries: list[AuditEntry]) -> list[d
 
 def _summary(incident: Incident, plan: Plan, names: situation.Names, entries: list[AuditEntry],
              rows: list[Deadline], grades: list[dict[str, Any]], wait: situation.ActivationWait | None,
-             now: Any) -> dict[str, Any]:
+             now: Any, department: str) -> dict[str, Any]:
     severity = [g for g in grades if g["scheme"] in SEVERITY]
     ranks = [g["rank"] for g in severity if g["scheme"] != "duration_level"]
     lead = situation.incident_lead(incident, names, entries)
@@ -131,7 +131,7 @@ def _summary(incident: Incident, plan: Plan, names: situation.Names, entries: li
             "elapsed_text": timesince(incident.reported_at, incident.restored_at or now),
             "counting": incident.is_open and not incident.restored_at,
             "lead": lead, "on_it": _(", ").join(p for p in situation.on_it(incident, names, entries) if p != lead),
-            "plan_state": plan_state, "next": situation.next_deadline(rows) if incident.is_open else None,
+            "plan_state": plan_state, "next": situation.next_deadline(rows, department) if incident.is_open else None,
             "waiting": waiting}
 
 
