@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlparse
 import apprise
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.utils.translation import gettext as _
 
 from yingji.plans.schema import CHANNEL_NEEDS, Channel, Person, Plan
 
@@ -47,11 +48,12 @@ def channel_url(channel: Channel) -> str | None:
 
 
 def not_configured_reason(channel: Channel) -> str:
+    """Why a channel cannot send, in the active language (the plan's, where deliveries are written)."""
     if channel.kind == "email":
-        return "not configured: set YINGJI_EMAIL_URL"
+        return _("not configured: set %(variable)s") % {"variable": "YINGJI_EMAIL_URL"}
     if channel.url_env:
-        return f"not configured: set {channel.url_env}"
-    return "not configured: the channel has no url"
+        return _("not configured: set %(variable)s") % {"variable": channel.url_env}
+    return _("not configured: the channel has no URL")
 
 
 def address_for(channel: Channel, person: Person | None, profile: dict[str, str]) -> str | None:

@@ -15,12 +15,14 @@ from django.db.models import Count, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
 from yingji.incidents.models import DowntimeMode, Incident
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.recovery.models import ManualRecord
 from yingji.recovery.reconciliation import reconciliation
+from yingji.web import words
 from yingji.web.timeline import QUIET, describe
 
 from .models import Evidence, RegulatoryReport, Review
@@ -71,7 +73,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
                [_("Engineer on site"), _local(plan, incident.on_site_at)],
                [_("Plan activated"), _local(plan, incident.activated_at)],
                [_("Restored"), _local(plan, incident.restored_at)], [_("Closed"), _local(plan, incident.closed_at)],
-               *[[getattr(plan.grading, k).name, v or "-"] for k, v in incident.grades().items()]])
+               *[[words.scheme_name(plan, k), words.grade_name(plan, k, v)] for k, v in incident.grades().items()]])
 
     doc.h(_("Impact"))
     records = ManualRecord.objects.filter(incident=incident).aggregate(n=Count("id"), money=Sum("amount"))
@@ -84,27 +86,31 @@ def _review(incident: Incident, plan: Plan) -> Doc:
                [_("Amount on paper"), f"{records['money'] or Decimal(0):.2f}"]])
     modes = DowntimeMode.objects.filter(incident=incident)
     if modes:
-        doc.table([[_("Department"), _("Mode"), _("From"), _("To")]] + [
-            [(d.name if (d := plan.department(m.department)) else m.department), str(DowntimeMode.Mode(m.mode).label),
+        doc.table([[_("Department"), _("Mode"), _("From"), _("Until")]] + [
+            [words.department_name(plan, m.department), str(DowntimeMode.Mode(m.mode).label),
              _local(plan, m.started_at), _local(plan, m.ended_at)] for m in modes])
 
     doc.h(_("Timeline"))
     entries = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).exclude(
         action__in=QUIET).order_by("id")
+    lines = [describe(e, plan) for e in entries]
     doc.table([[_("Time"), _("Who"), _("What")]] + [
-        [_local(plan, e.at), e.actor, describe(e, plan).text] for e in entries])
+        [_local(plan, line.at), line.actor, line.text] for line in lines])
     timers = incident.timers.exclude(kind__in=("probe", "regrade")).order_by("due_at")  # type: ignore[attr-defined]
     if timers:
+        owed = {r.pk: str(RegulatoryReport.Kind(r.kind).label)
+                for r in RegulatoryReport.objects.filter(incident=incident)}
         doc.h(_("Deadlines"))
         doc.table([[_("Deadline"), _("Due"), _("Outcome"), _("By")]] + [
-            [t.kind, _local(plan, t.due_at), {"met": _("met"), "fired": _("missed"), "cancelled": _("cancelled"),
-                                               "pending": _("pending")}.get(t.state, t.state), t.finished_by or "-"]
+            [owed.get(t.payload.get("report"), "") or words.word(words.TIMERS, t.kind), _local(plan, t.due_at),
+             words.word(words.TIMER_STATES, t.state),
+             display_name(t.finished_by, plan) if t.finished_by else "-"]
             for t in timers])
 
     doc.h(_("Back-entry and reconciliation"))
     rows = reconciliation(incident)
     doc.table([[_("Department"), _("Records"), _("Confirmed"), _("Open"), _("Amount"), _("Signed off")]] + [
-        [(d.name if (d := plan.department(r["department"])) else r["department"]), str(r["total"]),
+        [words.department_name(plan, r["department"]), str(r["total"]),
          str(r["confirmed"]), str(r["open"]), r["amount_total"], _("yes") if r["signed_off"] else _("no")]
         for r in rows] if rows else [[_("No manual records.")]])
 
@@ -114,7 +120,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
     doc.h(_("Corrective actions"))
     actions = list(review.corrective_actions.all()) if review.pk else []
     doc.table([[_("Action"), _("Owner"), _("Due"), _("Status")]] + [
-        [a.text, (p.name if (p := plan.person(a.owner)) else a.owner), a.due_date.isoformat(),
+        [a.text, display_name(a.owner, plan), a.due_date.isoformat(),
          _("done") if a.done_at else _("open")] for a in actions] if actions else [[_("None recorded.")]])
     _evidence(doc, plan, incident)
     reports = RegulatoryReport.objects.filter(incident=incident)
@@ -132,8 +138,8 @@ def regulatory_doc(report: RegulatoryReport) -> Doc:
     with translation.override(plan.hospital.language):
         target = plan.contact(report.target)
         doc = Doc(f"{RegulatoryReport.Kind(report.kind).label} — {incident.number}", plan.hospital.language)
-        doc.table([[_("Reporting unit"), plan.hospital.name], [_("To"), target.name if target else "-"],
-                   [_("Basis"), report.basis], [_("Due"), _local(plan, report.due_at)],
+        doc.table([[_("Reporting unit"), plan.hospital.name], [_("Addressed to"), target.name if target else "-"],
+                   [_("Reporting basis"), report.basis], [_("Due"), _local(plan, report.due_at)],
                    [_("Sent"), f"{_local(plan, report.sent_at)} {report.channel}".strip()],
                    [_("First report with items 1-2 only"), _("yes") if report.partial else _("no")]])
         for key, label in ITEMS[RegulatoryReport.Kind(report.kind)]:
@@ -151,7 +157,7 @@ def _evidence(doc: Doc, plan: Plan, incident: Incident) -> None:
         doc.h(_("Evidence preserved"))
         doc.table([[_("Time"), _("What"), _("Kept at"), "SHA-256", _("Who")]] + [
             [_local(plan, e.collected_at), f"{Evidence.Kind(e.kind).label}: {e.what}", e.location or "-",
-             e.sha256 or "-", e.collected_by] for e in rows])
+             e.sha256 or "-", display_name(e.collected_by, plan)] for e in rows])
 
 
 # -- writers ----------------------------------------------------------------------------------
