@@ -10,6 +10,7 @@ from django.test import Client
 
 from yingji.accounts.models import ApiToken, User, _token_cache
 from yingji.core import clock
+from yingji.core.actors import forget_names
 from yingji.core.demo import load_demo
 from yingji.plans.store import forget_published, plan_of, published
 
@@ -29,6 +30,7 @@ def _fresh_process_state() -> Iterator[None]:
     forget_published()
     plan_of.cache_clear()
     _token_cache.clear()
+    forget_names()
     yield
     clock.reset()
 

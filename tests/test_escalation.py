@@ -113,7 +113,8 @@ def test_not_fixed_in_time_raises_class_and_level_and_tells_the_director(fast: A
     drive(lambda: Incident.objects.get().fault_class == "II")
     current = Incident.objects.get()
     assert current.response_level == "2" and current.raised == {"fault_class": "II", "response_level": "2"}
-    drive(lambda: any("4s" in m.get_content() for m in mail_to(smtp, director.email)) and bool(sms_to(http, vp.mobile)))
+    drive(lambda: any("4 秒" in m.get_content() for m in mail_to(smtp, director.email))  # the fix deadline, in words
+          and bool(sms_to(http, vp.mobile)))
     actions = list(AuditEntry.objects.filter(subject_id=incident["id"]).values_list("action", flat=True))
     assert "incident.escalated" in actions
     # The rules cannot lower a raised grade when facts change.
@@ -187,4 +188,4 @@ def test_updates_are_written_in_the_plans_language_whatever_language_is_active(d
         intake = actions.report_fault(CLI, system="HIS", symptom="cannot log in")
         actions.acknowledge(CLI, intake.incident)
     [update] = Message.objects.filter(kind="update")
-    assert update.body.startswith("Acknowledged by cli.")
+    assert update.body.startswith("Acknowledged by Yingji administrator (command line).")

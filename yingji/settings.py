@@ -146,7 +146,8 @@ LOGOUT_REDIRECT_URL = "dashboard"
 
 # Chinese first: the hospitals this is written for work in Chinese.
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+# Each in its own language: the language switch shows these as they are, never translated.
+LANGUAGES = [("zh-hans", "中文（简体）"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("YINGJI_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import allowed, require
@@ -96,15 +97,30 @@ def may(actor: Actor | None, incident: Incident, action: str) -> bool:
     return action in allowed_transitions(incident) and allowed(actor, action, roles_for(incident, action))
 
 
+# What each action is called in a message to a person (the API's `action` field keeps the code).
+ACTION_WORDS = {
+    "acknowledge": gettext_lazy("acknowledge"), "arrive": gettext_lazy("mark the engineer on site"),
+    "activate": gettext_lazy("activate the plan"), "stand_down": gettext_lazy("stand the plan down"),
+    "restore": gettext_lazy("mark it restored"), "close": gettext_lazy("close it"),
+    "cancel": gettext_lazy("cancel it"), "merge": gettext_lazy("merge it"),
+    "update_facts": gettext_lazy("update its facts"), "override_grade": gettext_lazy("set a grade by hand"),
+    "declare_mode": gettext_lazy("declare a downtime mode"), "scenario": gettext_lazy("start a scenario plan"),
+}
+
+
+def _not_now(what: str, incident: Incident, **details: Any) -> InvalidTransition:
+    """Refused because of the incident's state, said in words; the details keep the codes."""
+    return InvalidTransition(_("Cannot %(action)s: the incident is %(status)s.") % {
+        "action": ACTION_WORDS.get(what, what), "status": Incident.Status(incident.status).label},
+        status=incident.status, **details)
+
+
 def _check(actor: Actor, incident: Incident, action: str, roles: frozenset[str] | None = None) -> None:
     if not allowed(actor, action, roles if roles is not None else roles_for(incident, action)):
-        raise Forbidden(_("Your role may not %(action)s this incident.") % {"action": action},
-                        action=action)
+        raise Forbidden(_("Your role may not %(action)s for this incident.") % {
+            "action": ACTION_WORDS.get(action, action)}, action=action)
     if action in TRANSITIONS and action not in allowed_transitions(incident):
-        raise InvalidTransition(
-            _("Cannot %(action)s an incident that is %(status)s.") % {"action": action,
-                                                                      "status": incident.status},
-            action=action, status=incident.status, allowed=allowed_transitions(incident))
+        raise _not_now(action, incident, action=action, allowed=allowed_transitions(incident))
 
 
 def _locked(incident: Incident) -> Incident:
@@ -116,8 +132,7 @@ def _locked_open(incident: Incident, action: str) -> Incident:
     """Re-read under the write lock; only an open incident can take `action`."""
     incident = _locked(incident)
     if not incident.is_open:
-        raise InvalidTransition(_("Cannot %(action)s an incident that is %(status)s.")
-                                % {"action": action, "status": incident.status}, status=incident.status)
+        raise _not_now(action, incident)
     return incident
 
 

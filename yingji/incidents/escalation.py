@@ -17,12 +17,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, override
 
 from yingji.core import audit, clock
-from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.actors import WORKER, Actor, actor_name, display_name
 from yingji.core.models import AuditEntry
 from yingji.notify import service as notify
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve
-from yingji.plans.durations import format_duration
+from yingji.plans.durations import human_duration
 from yingji.plans.schema import Plan, Scenario
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
@@ -41,15 +41,28 @@ def record(actor: Actor | str, action: str, subject: Incident, /, **data: Any) -
 
 def context(incident: Incident, plan: Plan, **extra: Any) -> dict[str, Any]:
     system = plan.system(incident.system)
+    level = (plan.grade_name("response_level", incident.response_level) if incident.response_level
+             else plan.grade_name("fault_class", incident.fault_class))
     return {"number": incident.number, "system": system.name if system else incident.system,
-            "symptom": incident.title, "location": incident.location or "-",
-            "level": incident.response_level or incident.fault_class, **extra}
+            "symptom": incident.title, "location": incident.location or "-", "level": level, **extra}
 
 
 def say(plan: Plan, message: Promise, **params: Any) -> str:
     """A lazy message in the plan's language (not the language of whoever's request runs this)."""
     with override(plan.hospital.language):
         return str(message) % params if params else str(message)
+
+
+def span(plan: Plan, seconds: int) -> str:
+    """A duration as the plan's people say it ("5 分钟"), for what is written to them."""
+    with override(plan.hospital.language):
+        return human_duration(seconds)
+
+
+def named(plan: Plan, actor: Actor | str) -> str:
+    """Who did it, by name, in the plan's language."""
+    with override(plan.hospital.language):
+        return display_name(actor_name(actor), plan)
 
 
 def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: int,
@@ -59,8 +72,8 @@ def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: i
     people = [p for p in resolve(plan, targets, clock.now()) if p not in (skip or set())]
     template = "escalation" if kind == Message.Kind.ESCALATION else "page"
     notify.enqueue(incident, kind, people, template, context(
-        incident, plan, deadline=format_duration(plan.timers.acknowledge),
-        waited=format_duration(plan.timers.acknowledge * step)), needs_ack=True, step=step)
+        incident, plan, deadline=span(plan, plan.timers.acknowledge),
+        waited=span(plan, plan.timers.acknowledge * step)), needs_ack=True, step=step)
     record(WORKER, "incident.paged", incident, step=step, targets=targets, people=people, kind=kind)
     return people
 
@@ -130,7 +143,8 @@ def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
     timers.schedule("on_site", f"incident:{incident.pk}:on_site",
                     (incident.acknowledged_at or clock.now()) + timedelta(seconds=plan.timers.on_site),
                     incident.pk, once=True)
-    _tell(incident, plan, say(plan, gettext_lazy("Acknowledged by %(who)s."), who=by), exclude=_person_of(actor))
+    _tell(incident, plan, say(plan, gettext_lazy("Acknowledged by %(who)s."), who=named(plan, actor)),
+          exclude=_person_of(actor))
 
 
 def on_arrived(actor: Actor, incident: Incident) -> None:
@@ -143,8 +157,8 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
     plan = plan_of(incident.plan_version_id)
     already = set(notify.paged_people(incident))
-    ctx = context(incident, plan, level=incident.activation_level,
-                  deadline=format_duration(plan.timers.department_ack))
+    level = plan.grade_name("response_level", incident.activation_level)
+    ctx = context(incident, plan, level=level, deadline=span(plan, plan.timers.department_ack))
     groups = [p for p in resolve(plan, notify_targets, clock.now()) if p not in already]
     notify.enqueue(incident, Message.Kind.ACTIVATION, groups, "activation", ctx)
     for task in tasks:
@@ -153,8 +167,8 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
             notify.enqueue(incident, Message.Kind.ACTIVATION, [department.lead], "activation", ctx,
                            needs_ack=True, task=task)
         _schedule_department_ack(task)
-    _tell(incident, plan, say(plan, gettext_lazy("The plan is activated at level %(level)s."),
-                               level=incident.activation_level), exclude=_person_of(actor), only=already)
+    _tell(incident, plan, say(plan, gettext_lazy("The plan is activated: %(level)s."), level=level),
+          exclude=_person_of(actor), only=already)
     prompt_if_peak(incident, plan)
 
 
@@ -237,14 +251,16 @@ def on_ended(actor: Actor, incident: Incident, how: str) -> None:
 
 def on_duration_upgraded(incident: Incident, level: str) -> None:
     plan = plan_of(incident.plan_version_id)
-    _tell(incident, plan, say(plan, gettext_lazy("The outage duration level is now %(level)s."), level=level))
+    _tell(incident, plan, say(plan, gettext_lazy("The outage duration level is now %(level)s."),
+                              level=plan.grade_name("duration_level", level)))
 
 
 def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
     """The fix deadline passed: the director hears it, and so does everyone paged."""
     plan = plan_of(incident.plan_version_id)
+    grades = [plan.grade_name(scheme, code) for scheme, code in raised.items()]
     what = say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
-                limit=format_duration(plan.timers.fix), grades=", ".join(raised.values()) or "-")
+               limit=span(plan, plan.timers.fix), grades=say(plan, gettext_lazy(", ")).join(grades) or "-")
     people = tell_breach(incident, plan, plan.timers.fix_breach, what)
     _tell(incident, plan, what, exclude=people)
 
@@ -323,7 +339,7 @@ def _not_on_site(timer: timers.Timer) -> None:
     _breach(incident, "on_site")
     tell_breach(incident, plan, plan.timers.on_site_breach,
                  say(plan, gettext_lazy("Nobody is on site %(limit)s after acknowledging."),
-                      limit=format_duration(plan.timers.on_site)))
+                      limit=span(plan, plan.timers.on_site)))
 
 
 @timers.handler("mode")
@@ -335,7 +351,7 @@ def _declare_mode(timer: timers.Timer) -> None:
     plan = plan_of(incident.plan_version_id)
     switch = plan.timers.modes[int(timer.payload["index"])]
     declare_mode(WORKER, incident, plan, switch.mode, switch.departments, clock.now())
-    elapsed = format_duration(int((clock.now() - incident.reported_at).total_seconds()))
+    elapsed = span(plan, int((clock.now() - incident.reported_at).total_seconds()))
     mode_name = say(plan, DowntimeMode.Mode(switch.mode).label)
     notify.enqueue(incident, Message.Kind.MODE_SWITCH, resolve(plan, switch.notify, clock.now()), "mode_switch",
                    context(incident, plan, mode=mode_name, elapsed=elapsed, instruction=switch.instruction or ""))
@@ -366,7 +382,7 @@ def _department_silent(timer: timers.Timer) -> None:
     _breach(incident, "department_ack", department=task.department)
     tell_breach(incident, plan, plan.timers.department_ack_breach,
                  say(plan, gettext_lazy("%(department)s has not acknowledged the activation within %(limit)s."),
-                      department=task.name, limit=format_duration(plan.timers.department_ack)))
+                      department=task.name, limit=span(plan, plan.timers.department_ack)))
 
 
 def ensure_clocks(incident: Incident) -> int:

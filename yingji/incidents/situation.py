@@ -2,21 +2,20 @@
 
 Nothing here writes. The deadlines are the incident's timer rows; each is told with what it waits
 for and who is accountable for it, in the plan's own names (a department's name, a person's
-name), so the page can say "周杰 must acknowledge within 03:12" instead of listing timer kinds.
+name), so the page can say "周杰 must acknowledge within 03:12" instead of listing timer kinds
+(the web names the kinds, from `web/words.TIMERS`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-from yingji.accounts.models import User
 from yingji.core import clock
+from yingji.core.actors import display_name
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve
 from yingji.plans.schema import Plan
@@ -24,13 +23,6 @@ from yingji.timers.models import Timer
 
 from .models import DepartmentTask, Incident
 
-CLOCK_LABELS = {
-    "ack": gettext_lazy("Acknowledge the page"), "on_site": gettext_lazy("Engineer on site"),
-    "fix": gettext_lazy("Fixed, or the plan activated"), "mode": gettext_lazy("Downtime mode starts"),
-    "dept_ack": gettext_lazy("Department acknowledges the activation"),
-    "regrade": gettext_lazy("Next duration level"), "backentry": gettext_lazy("Back-entry finished"),
-    "regulatory": gettext_lazy("Report to an authority"), "corrective": gettext_lazy("Corrective action due"),
-}
 # Deadlines nobody answers for: the grade moves by itself when the time comes.
 AUTOMATIC = ("regrade",)
 
@@ -38,7 +30,6 @@ AUTOMATIC = ("regrade",)
 @dataclass
 class Deadline:
     timer: Timer
-    label: str
     accountable: list[str] = field(default_factory=list)  # people's names
     unit: str = ""  # the department (or authority) it is about, by name
     department: str = ""  # that department's code, to put the viewer's own first
@@ -65,49 +56,29 @@ class ActivationWait:
     people: list[str]  # names of the people who hold those roles
 
 
-class Names:
-    """Logins and plan person codes to the names people know each other by, looked up once."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self._logins: dict[str, str] | None = None
-
-    def person(self, code: str) -> str:
-        person = self.plan.person(code)
-        return person.name if person else code
-
-    def login(self, login: str) -> str:
-        if self._logins is None:
-            self._logins = {}
-            for username, first_name, person in User.objects.values_list("username", "first_name", "person"):
-                plan_person = self.plan.person(person) if person else None
-                self._logins[username] = plan_person.name if plan_person else first_name or username
-        return self._logins.get(login, login)
-
-
-def _paged_until(incident: Incident, step: int, names: Names) -> list[str]:
+def _paged_until(incident: Incident, step: int, plan: Plan) -> list[str]:
     """Who the acknowledge clock of `step` waits for: anyone paged up to that step who has not answered
     (an escalation adds people; the ones before may still acknowledge)."""
     rows = Message.objects.filter(incident=incident, step__lte=step, needs_ack=True, task=None,
                                   acked_at__isnull=True).exclude(person="").values_list("person", flat=True)
-    return list(dict.fromkeys(names.person(code) for code in rows))
+    return list(dict.fromkeys(display_name(code, plan) for code in rows))
 
 
-def deadlines(incident: Incident, plan: Plan, names: Names, entries: Iterable[Any] = ()) -> list[Deadline]:
+def deadlines(incident: Incident, plan: Plan, entries: Iterable[Any] = ()) -> list[Deadline]:
     """Every deadline of the incident, soonest first, each with who answers for it."""
     rows = list(incident.timers.order_by("due_at", "id"))  # type: ignore[attr-defined]
     tasks = {t.pk: t for t in DepartmentTask.objects.filter(incident=incident)} if any(
         r.kind == "dept_ack" for r in rows) else {}
-    lead = incident_lead(incident, names, entries)
+    lead = incident_lead(incident, plan, entries)
     out = []
     for timer in rows:
-        deadline = Deadline(timer, str(CLOCK_LABELS.get(timer.kind, _("Deadline"))))
+        deadline = Deadline(timer)
         if timer.kind == "ack":
-            deadline.accountable = _paged_until(incident, int(timer.payload.get("step", 0)), names)
+            deadline.accountable = _paged_until(incident, int(timer.payload.get("step", 0)), plan)
         elif timer.kind == "on_site":
             deadline.accountable = [lead] if lead else []
         elif timer.kind == "fix":  # whoever took it; until then, those the plan tells when it is missed
-            deadline.accountable = [lead] if lead else [names.person(code) for code in resolve(
+            deadline.accountable = [lead] if lead else [display_name(code, plan) for code in resolve(
                 plan, plan.timers.fix_breach, clock.now())]
         elif timer.kind == "mode":
             index = int(timer.payload.get("index", 0))
@@ -120,9 +91,9 @@ def deadlines(incident: Incident, plan: Plan, names: Names, entries: Iterable[An
                 deadline.unit, deadline.department = task.name, task.department
                 department = plan.department(task.department)
                 if department and department.lead:
-                    deadline.accountable = [names.person(department.lead)]
+                    deadline.accountable = [display_name(department.lead, plan)]
         elif timer.kind in ("regulatory", "backentry"):
-            deadline.accountable = [names.person(code) for code in office_people(plan)]
+            deadline.accountable = [display_name(code, plan) for code in office_people(plan)]
         out.append(deadline)
     return out
 
@@ -143,23 +114,23 @@ def office_people(plan: Plan) -> list[str]:
     return [code for code in [office.leader, *office.deputies] if code]
 
 
-def incident_lead(incident: Incident, names: Names, entries: Iterable[Any]) -> str:
+def incident_lead(incident: Incident, plan: Plan, entries: Iterable[Any]) -> str:
     """Who took the incident: the first to acknowledge it or to arrive, by name."""
     for entry in entries:
         if entry.action in ("incident.acknowledged", "incident.on_site"):
             person = (entry.data or {}).get("person")
-            return names.person(person) if person else names.login(entry.actor)
+            return display_name(person, plan) if person else display_name(entry.actor, plan)
     return ""
 
 
-def on_it(incident: Incident, names: Names, entries: Iterable[Any]) -> list[str]:
+def on_it(incident: Incident, plan: Plan, entries: Iterable[Any]) -> list[str]:
     """Everyone who has answered for the incident so far: acknowledged, arrived or activated."""
     people: list[str] = []
     for entry in entries:
         if entry.action in ("incident.acknowledged", "incident.on_site", "incident.activated",
                             "page.acknowledged", "department.acknowledged"):
             person = (entry.data or {}).get("person")
-            people.append(names.person(person) if person else names.login(entry.actor))
+            people.append(display_name(person, plan) if person else display_name(entry.actor, plan))
     return list(dict.fromkeys(p for p in people if p))
 
 
@@ -201,8 +172,3 @@ def my_pages(incident: Incident, person: str) -> list[Message]:
         return []
     return list(Message.objects.filter(incident=incident, person=person, needs_ack=True, acked_at__isnull=True)
                 .order_by("id"))
-
-
-def elapsed(incident: Incident, now: datetime) -> int:
-    """Seconds the system has been down (or was, until restored)."""
-    return max(0, int(((incident.restored_at or now) - incident.reported_at).total_seconds()))

@@ -62,11 +62,12 @@ def channel_url(channel: Channel) -> str | None:
 
 
 def not_configured_reason(channel: Channel) -> str:
+    """Why a channel cannot send, in the active language (the plan's, where deliveries are written)."""
     if channel.kind == "email":
-        return "not configured: set YINGJI_EMAIL_URL"
+        return str(_("not configured: set %(variable)s") % {"variable": "YINGJI_EMAIL_URL"})
     if channel.url_env:
-        return f"not configured: set {channel.url_env}"
-    return "not configured: the channel has no url"
+        return str(_("not configured: set %(variable)s") % {"variable": channel.url_env})
+    return str(_("not configured: the channel has no URL"))
 
 
 def address_for(channel: Channel, person: Person | None, profile: dict[str, str]) -> str | None:

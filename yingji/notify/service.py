@@ -170,7 +170,8 @@ def _write(plan: Plan, incident: Incident | None, kind: str, recipients: list[Re
             address = channels.address_for(channel, person, profile)
             if address is None:
                 continue
-            problem = None if channels.channel_url(channel) else channels.not_configured_reason(channel)
+            with translation.override(plan.hospital.language):
+                problem = None if channels.channel_url(channel) else channels.not_configured_reason(channel)
             deliveries.append(Delivery(
                 message=message, channel=channel.code, kind=channel.kind, address=address, due_at=now,
                 state=Delivery.State.FAILED if problem else Delivery.State.QUEUED, last_error=problem or "",
@@ -243,8 +244,9 @@ def _send(delivery: Delivery, plan: Plan | None) -> Attempt:
         attempt.error, attempt.final = f"channel {delivery.channel!r} is not in the plan", True
         return attempt
     try:
-        channels.send(channel, delivery.address, delivery.message.person, delivery.message.subject,
-                      delivery.message.body)
+        with translation.override(plan.hospital.language if plan else None):
+            channels.send(channel, delivery.address, delivery.message.person, delivery.message.subject,
+                          delivery.message.body)
     except channels.NotConfigured as exc:
         attempt.error, attempt.final = str(exc), True
     except Exception as exc:  # any failure of the far side is logged on the row and retried

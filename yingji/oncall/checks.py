@@ -26,8 +26,9 @@ def warnings(plan: Plan, at: datetime) -> list[str]:
     targets = all_targets(plan)
     for group in sorted({m[2] for t in targets if (m := TARGET_RE.match(t)) and m[1] == "oncall"}):
         if plan.roster_of_group(group) is None:
+            found = next((g for g in plan.organization.all_groups() if g.code == group), None)
             out.append(_("Group %(group)s has no roster: its leader is paged instead of someone on duty.")
-                       % {"group": group})
+                       % {"group": found.name if found else group})
     for roster in plan.rosters:
         on_duty = duty_at(plan, roster, at).person
         if plan.person(on_duty) is None:

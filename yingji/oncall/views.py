@@ -95,7 +95,8 @@ def roster_list(request: HttpRequest) -> HttpResponse:
     for roster in plan.rosters:
         spans = timeline(plan, roster, now, now + timedelta(days=14))
         rosters.append({"roster": roster, "now": duty_at(plan, roster, now), "spans": spans,
-                        "zone": roster.timezone or plan.hospital.timezone,
+                        # Named only when it is not the hospital's own: a zone is an IANA code.
+                        "zone": roster.timezone if roster.timezone not in (None, plan.hospital.timezone) else "",
                         "overrides": RosterOverride.objects.filter(roster=roster.code, ends_at__gt=now)})
     feeds = CalendarFeed.objects.filter(revoked_at__isnull=True)
     if not allowed(user, "roster_edit"):

@@ -9,24 +9,19 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import Actor, actor_name
-from yingji.core.errors import Forbidden, InvalidTransition
+from yingji.core.errors import InvalidTransition
 
 from .loader import parse_plan
 from .models import PlanVersion
 from .store import forget_published
 
 
-def _require(actor: Actor, action: str) -> None:
-    if not allowed(actor, action):
-        raise Forbidden(_("Your role may not do this: %(action)s") % {"action": action})
-
-
 def import_plan(actor: Actor, text: str, note: str = "") -> PlanVersion:
     """Validate and store a new draft. Raises loader.PlanInvalid with every error found."""
-    _require(actor, "plan_import")
+    require(actor, "plan_import")
     plan = parse_plan(text)
     with audit.writing():
         number = (PlanVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
@@ -42,7 +37,7 @@ def import_plan(actor: Actor, text: str, note: str = "") -> PlanVersion:
 
 
 def approve(actor: Actor, version: PlanVersion, effective_date: date | None = None) -> PlanVersion:
-    _require(actor, "plan_approve")
+    require(actor, "plan_approve")
     with audit.writing():
         version.refresh_from_db()
         if version.status != PlanVersion.Status.DRAFT:
@@ -60,7 +55,7 @@ def approve(actor: Actor, version: PlanVersion, effective_date: date | None = No
 
 def publish(actor: Actor, version: PlanVersion) -> PlanVersion:
     """Make this version the one new incidents start under; running incidents keep theirs."""
-    _require(actor, "plan_publish")
+    require(actor, "plan_publish")
     from yingji.incidents.actions import sync_systems  # the board lists the published systems
 
     with audit.writing():

@@ -2,6 +2,9 @@
 
 import re
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART = re.compile(r"(\d+)\s*([smhdw])")
 PATTERN = r"^\s*(\d+\s*[smhdw]\s*)+$"
@@ -42,3 +45,23 @@ def format_duration(seconds: int) -> str:
             count, seconds = divmod(seconds, size)
             parts.append(f"{count}{unit}")
     return "".join(parts)
+
+
+def human_duration(seconds: int) -> str:
+    """A duration as a person says it, in the active language: "1 小时 30 分钟", "1 h 30 min".
+    `format_duration` is the plan's spelling ("1h30m"), for files; this one is for people."""
+    if seconds <= 0:
+        return _("%(n)d min") % {"n": 0}
+    parts = []
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        parts.append(ngettext("%(n)d day", "%(n)d days", days) % {"n": days})
+    if hours:
+        parts.append(_("%(n)d h") % {"n": hours})
+    if minutes:
+        parts.append(_("%(n)d min") % {"n": minutes})
+    if secs:
+        parts.append(_("%(n)d s") % {"n": secs})
+    return " ".join(parts)

@@ -446,6 +446,13 @@ class Plan(Strict):
     def person(self, code: str) -> Person | None:
         return next((p for p in self.people if p.code == code), None)
 
+    def grade_name(self, scheme: str, code: str | None) -> str:
+        """What the plan calls a grade of a scheme ("category", "DETECH" -> its name); the code
+        itself when the scheme has no such grade."""
+        found = getattr(self.grading, scheme, None) if scheme in SCHEME_ORDER else None
+        grade = next((g for g in found.grades if g.code == code), None) if found is not None else None
+        return grade.name if grade else code or ""
+
     def treatment_for(self, fault_class: str | None) -> Treatment | None:
         return next((t for t in self.treatment if t.fault_class == fault_class), None)
 

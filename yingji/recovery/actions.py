@@ -44,6 +44,8 @@ STEPS: dict[str, tuple[tuple[str, ...], str]] = {
     "confirm": ((R.VERIFIED,), R.CONFIRMED),
     "settle": ((R.ENTERED, R.VERIFIED, R.CONFIRMED), ""),
 }
+STEP_WORDS = {"enter": gettext_lazy("Entered"), "verify": gettext_lazy("Verified"),
+              "confirm": gettext_lazy("Confirm charge"), "settle": gettext_lazy("Settled with insurance")}
 
 
 def _log(actor: Actor | str, action: str, subject_type: str, subject_id: int, **data: Any) -> None:
@@ -97,7 +99,7 @@ def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = (
 def _usable(incident: Incident) -> None:
     if incident.status in (Incident.Status.CANCELLED, Incident.Status.MERGED):
         raise InvalidTransition(_("Records cannot be added to an incident that is %(status)s.")
-                                % {"status": incident.status}, status=incident.status)
+                                % {"status": Incident.Status(incident.status).label}, status=incident.status)
 
 
 # -- temporary numbers --------------------------------------------------------------------
@@ -197,7 +199,8 @@ def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", not
         sources, target = STEPS[step]
         if record.state not in sources or (step == "settle" and record.insurance_state not in UNSETTLED):
             raise InvalidTransition(
-                _("Cannot %(step)s a record that is %(state)s.") % {"step": step, "state": record.state},
+                _("“%(step)s” cannot be done for a record that is %(state)s.") % {
+                    "step": STEP_WORDS[step], "state": ManualRecord.State(record.state).label},
                 state=record.state, insurance_state=record.insurance_state, allowed=allowed_steps(record))
         now, by = clock.now(), actor_name(actor)
         if step == "settle":

@@ -130,7 +130,7 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
                  "may_lead": may_reconcile and own in (None, row["department"]),
                  "may_finance": may_reconcile and own in (None, finance)} for row in reconciliation(incident)]
     return render(request, "recovery/worklist.html", {
-        "incident": incident, "page": page, "department": department, "state": state,
+        "incident": incident, "plan": plan, "page": page, "department": department, "state": state,
         "choose_department": not own or own in payers, "balances": balances, "departments": plan.departments,
         "states": ManualRecord.State.choices,
         "may_record": allowed(request.user, "record"),  # type: ignore[arg-type]

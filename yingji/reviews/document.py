@@ -15,12 +15,14 @@ from django.db.models import Count, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
 from yingji.incidents.models import DowntimeMode, Incident
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.recovery.models import ManualRecord
 from yingji.recovery.reconciliation import reconciliation
+from yingji.web import words
 from yingji.web.timeline import QUIET, describe
 
 from .models import Evidence, RegulatoryReport, Review
@@ -41,12 +43,19 @@ class Doc:
     def p(self, text: str) -> None:
         self.blocks.append(("p", text or "-"))
 
-    def table(self, rows: list[list[str]]) -> None:
-        self.blocks.append(("table", rows))
+    def table(self, rows: list[list[str]], nowrap: tuple[int, ...] = ()) -> None:
+        """`nowrap`: columns (dates, names) sized to their longest cell, so each stays on one line."""
+        self.blocks.append(("table", Grid(rows, nowrap)))
 
 
-def _local(plan: Plan, at: datetime | None) -> str:
-    return at.astimezone(plan.hospital.zone()).strftime("%Y-%m-%d %H:%M") if at else "-"
+@dataclass
+class Grid:
+    rows: list[list[str]]
+    nowrap: tuple[int, ...] = ()
+
+
+def _local(plan: Plan, at: datetime | None, form: str = "%Y-%m-%d %H:%M") -> str:
+    return at.astimezone(plan.hospital.zone()).strftime(form) if at else "-"
 
 
 def _minutes(start: datetime, end: datetime | None) -> str:
@@ -71,7 +80,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
                [_("Engineer on site"), _local(plan, incident.on_site_at)],
                [_("Plan activated"), _local(plan, incident.activated_at)],
                [_("Restored"), _local(plan, incident.restored_at)], [_("Closed"), _local(plan, incident.closed_at)],
-               *[[getattr(plan.grading, k).name, v or "-"] for k, v in incident.grades().items()]])
+               *[[words.scheme_name(plan, k), words.grade_name(plan, k, v)] for k, v in incident.grades().items()]])
 
     doc.h(_("Impact"))
     records = ManualRecord.objects.filter(incident=incident).aggregate(n=Count("id"), money=Sum("amount"))
@@ -84,27 +93,31 @@ def _review(incident: Incident, plan: Plan) -> Doc:
                [_("Amount on paper"), f"{records['money'] or Decimal(0):.2f}"]])
     modes = DowntimeMode.objects.filter(incident=incident)
     if modes:
-        doc.table([[_("Department"), _("Mode"), _("From"), _("To")]] + [
-            [(d.name if (d := plan.department(m.department)) else m.department), str(DowntimeMode.Mode(m.mode).label),
-             _local(plan, m.started_at), _local(plan, m.ended_at)] for m in modes])
+        doc.table([[_("Department"), _("Mode"), _("From"), _("Until")]] + [
+            [words.department_name(plan, m.department), str(DowntimeMode.Mode(m.mode).label),
+             _local(plan, m.started_at), _local(plan, m.ended_at)] for m in modes], nowrap=(2, 3))
 
     doc.h(_("Timeline"))
     entries = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).exclude(
         action__in=QUIET).order_by("id")
+    lines = [describe(e, plan) for e in entries]
     doc.table([[_("Time"), _("Who"), _("What")]] + [
-        [_local(plan, e.at), e.actor, describe(e, plan).text] for e in entries])
+        [_local(plan, line.at, "%m-%d %H:%M:%S"), line.actor, line.text] for line in lines], nowrap=(0, 1))
     timers = incident.timers.exclude(kind__in=("probe", "regrade")).order_by("due_at")  # type: ignore[attr-defined]
     if timers:
+        owed = {r.pk: str(RegulatoryReport.Kind(r.kind).label)
+                for r in RegulatoryReport.objects.filter(incident=incident)}
         doc.h(_("Deadlines"))
         doc.table([[_("Deadline"), _("Due"), _("Outcome"), _("By")]] + [
-            [t.kind, _local(plan, t.due_at), {"met": _("met"), "fired": _("missed"), "cancelled": _("cancelled"),
-                                               "pending": _("pending")}.get(t.state, t.state), t.finished_by or "-"]
-            for t in timers])
+            [owed.get(t.payload.get("report"), "") or words.word(words.TIMERS, t.kind), _local(plan, t.due_at),
+             words.word(words.TIMER_STATES, t.state),
+             display_name(t.finished_by, plan) if t.finished_by else "-"]
+            for t in timers], nowrap=(1,))
 
     doc.h(_("Back-entry and reconciliation"))
     rows = reconciliation(incident)
     doc.table([[_("Department"), _("Records"), _("Confirmed"), _("Open"), _("Amount"), _("Signed off")]] + [
-        [(d.name if (d := plan.department(r["department"])) else r["department"]), str(r["total"]),
+        [words.department_name(plan, r["department"]), str(r["total"]),
          str(r["confirmed"]), str(r["open"]), r["amount_total"], _("yes") if r["signed_off"] else _("no")]
         for r in rows] if rows else [[_("No manual records.")]])
 
@@ -114,7 +127,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
     doc.h(_("Corrective actions"))
     actions = list(review.corrective_actions.all()) if review.pk else []
     doc.table([[_("Action"), _("Owner"), _("Due"), _("Status")]] + [
-        [a.text, (p.name if (p := plan.person(a.owner)) else a.owner), a.due_date.isoformat(),
+        [a.text, display_name(a.owner, plan), a.due_date.isoformat(),
          _("done") if a.done_at else _("open")] for a in actions] if actions else [[_("None recorded.")]])
     _evidence(doc, plan, incident)
     reports = RegulatoryReport.objects.filter(incident=incident)
@@ -122,7 +135,7 @@ def _review(incident: Incident, plan: Plan) -> Doc:
         doc.h(_("Reports to authorities"))
         doc.table([[_("Report"), _("Due"), _("Sent")]] + [
             [str(RegulatoryReport.Kind(r.kind).label), _local(plan, r.due_at), _local(plan, r.sent_at)]
-            for r in reports])
+            for r in reports], nowrap=(1, 2))
     return doc
 
 
@@ -132,8 +145,8 @@ def regulatory_doc(report: RegulatoryReport) -> Doc:
     with translation.override(plan.hospital.language):
         target = plan.contact(report.target)
         doc = Doc(f"{RegulatoryReport.Kind(report.kind).label} — {incident.number}", plan.hospital.language)
-        doc.table([[_("Reporting unit"), plan.hospital.name], [_("To"), target.name if target else "-"],
-                   [_("Basis"), report.basis], [_("Due"), _local(plan, report.due_at)],
+        doc.table([[_("Reporting unit"), plan.hospital.name], [_("Addressed to"), target.name if target else "-"],
+                   [_("Reporting basis"), report.basis], [_("Due"), _local(plan, report.due_at)],
                    [_("Sent"), f"{_local(plan, report.sent_at)} {report.channel}".strip()],
                    [_("First report with items 1-2 only"), _("yes") if report.partial else _("no")]])
         for key, label in ITEMS[RegulatoryReport.Kind(report.kind)]:
@@ -150,8 +163,9 @@ def _evidence(doc: Doc, plan: Plan, incident: Incident) -> None:
     if rows:
         doc.h(_("Evidence preserved"))
         doc.table([[_("Time"), _("What"), _("Kept at"), "SHA-256", _("Who")]] + [
-            [_local(plan, e.collected_at), f"{Evidence.Kind(e.kind).label}: {e.what}", e.location or "-",
-             e.sha256 or "-", e.collected_by] for e in rows])
+            [_local(plan, e.collected_at), _("%(what)s: %(note)s") % {"what": Evidence.Kind(e.kind).label,
+                                                                       "note": e.what},
+             e.location or "-", e.sha256 or "-", display_name(e.collected_by, plan)] for e in rows], nowrap=(0,))
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -170,6 +184,24 @@ def _cjk_font() -> str:
     raise RuntimeError("no CJK font found; install fonts-wqy-microhei (scripts/install-system-deps does)")
 
 
+CELL_PADDING = 12  # reportlab's left and right padding of a cell, in points
+
+
+def _widths(grid: Grid, font: str, size: float, width: float) -> list[float] | None:
+    """Column widths: each `nowrap` column as wide as its longest cell (at most 30 % of the page),
+    the others sharing what is left; None (reportlab's own sizing) when no column is named."""
+    if not grid.nowrap:
+        return None
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    columns = max(len(row) for row in grid.rows)
+    fixed = {i: min(width * 0.3, max(stringWidth(str(row[i]), font, size) for row in grid.rows if i < len(row))
+                    + CELL_PADDING + 1) for i in grid.nowrap if i < columns}
+    rest = [i for i in range(columns) if i not in fixed]
+    share = (width - sum(fixed.values())) / len(rest) if rest else 0
+    return [fixed.get(i, share) for i in range(columns)]
+
+
 def to_pdf(doc: Doc) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -179,6 +211,7 @@ def to_pdf(doc: Doc) -> bytes:
     from reportlab.platypus.flowables import Flowable
 
     font = _cjk_font()
+    width = A4[0] - 36 * mm  # between the margins
     body = ParagraphStyle("body", fontName=font, fontSize=9.5, leading=13, wordWrap="CJK")
     heading = ParagraphStyle("heading", parent=body, fontSize=12.5, leading=17, spaceBefore=8, spaceAfter=4)
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=21, spaceAfter=8)
@@ -194,8 +227,10 @@ def to_pdf(doc: Doc) -> bytes:
             story.append(para(str(value)))
             story.append(Spacer(1, 2 * mm))
         else:
-            rows = [[para(cell) for cell in row] for row in value]  # type: ignore[attr-defined]
-            table = Table(rows, repeatRows=1 if len(rows) > 2 else 0, hAlign="LEFT")
+            grid: Grid = value  # type: ignore[assignment]
+            rows = [[para(cell) for cell in row] for row in grid.rows]
+            table = Table(rows, colWidths=_widths(grid, font, body.fontSize, width),
+                          repeatRows=1 if len(rows) > 2 else 0, hAlign="LEFT")
             table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
                                        ("VALIGN", (0, 0), (-1, -1), "TOP")]))
             story += [table, Spacer(1, 3 * mm)]
@@ -221,7 +256,7 @@ def to_docx(doc: Doc) -> bytes:
         elif kind == "p":
             document.add_paragraph(str(value))
         else:
-            rows = list(value)  # type: ignore[call-overload]
+            rows = value.rows  # type: ignore[attr-defined]
             table = document.add_table(rows=len(rows), cols=max(len(r) for r in rows))
             table.style = "Table Grid"
             for i, row in enumerate(rows):

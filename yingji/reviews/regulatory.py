@@ -24,9 +24,8 @@ from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, InvalidTransition
-from yingji.incidents.escalation import say, tell_breach
+from yingji.incidents.escalation import say, span, tell_breach
 from yingji.incidents.models import Incident
-from yingji.plans.durations import format_duration
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
@@ -99,7 +98,9 @@ def prefill(incident: Incident, plan: Plan, kind: str) -> dict[str, str]:
                                    "%(security)s. Grade: %(grade)s. Patients affected: %(patients)s."),
                 found=found, location=incident.location or plan.hospital.name,
                 system=system.name if system else incident.system, symptom=incident.title,
-                security=incident.security, grade=incident.national_grade or "-", patients=incident.patients_affected)
+                security=say(plan, Incident.Security(incident.security).label),
+                grade=plan.grade_name("national_grade", incident.national_grade) or "-",
+                patients=incident.patients_affected)
     unit = f"{plan.hospital.name}; {system.name if system else incident.system}"
     drafts: dict[str, dict[str, str]] = {K.POLICE: {"facts": facts}, K.PIPL: {"data": facts},
                                          K.CAC: {"unit": unit, "event": facts}}
@@ -174,8 +175,8 @@ def _report_overdue(timer: timers.Timer) -> None:
     plan = plan_of(incident.plan_version_id)
     what = say(plan, gettext_lazy("%(report)s was due at %(due)s (%(limit)s after discovery) and is not sent."),
                report=say(plan, K(report.kind).label), due=report.due_at.astimezone(plan.hospital.zone())
-               .strftime("%Y-%m-%d %H:%M"), limit=format_duration(int((report.due_at - incident.reported_at)
-                                                                   .total_seconds())))
+               .strftime("%Y-%m-%d %H:%M"), limit=span(plan, int((report.due_at - incident.reported_at)
+                                                                .total_seconds())))
     tell_breach(incident, plan, ["role:commander", f"group:{plan.organization.office.code}"], what)
     audit.append(WORKER.name, "timer.breached", "incident", incident.pk, {"deadline": report.kind,
                                                                          "report": report.pk})

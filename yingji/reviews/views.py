@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from yingji.accounts.roles import allowed
 from yingji.core import clock
+from yingji.core.actors import display_name
 from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of
 from yingji.web.views import run_action
@@ -32,8 +33,7 @@ def review_page(request: HttpRequest, number: str) -> HttpResponse:
     review = Review.objects.filter(incident=incident).first() or Review(incident=incident)
     corrective = list(review.corrective_actions.all()) if review.pk else []
     for action in corrective:
-        owner = plan.person(action.owner)
-        action.owner_name = owner.name if owner else action.owner  # type: ignore[attr-defined]
+        action.owner_name = display_name(action.owner, plan)  # type: ignore[attr-defined]
     reports = list(incident.regulatory_reports.all())  # type: ignore[attr-defined]
     for report in reports:
         report.items = [(key, label, report.content.get(key, ""))  # type: ignore[attr-defined]

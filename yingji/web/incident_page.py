@@ -22,10 +22,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from yingji.accounts.roles import allowed
 from yingji.core import clock
+from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions, situation
 from yingji.incidents.models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Report
@@ -34,14 +34,15 @@ from yingji.notify import channels
 from yingji.notify.models import Delivery, Message
 from yingji.notify.service import delivery_problems
 from yingji.oncall.targets import resolve
+from yingji.plans.durations import human_duration
 from yingji.plans.schema import SCHEME_ORDER, Plan
 from yingji.plans.store import plan_of
 from yingji.reviews.models import Evidence
 
+from . import words
 from .timeline import QUIET, describe, grade_reason
 from .views import with_contacts
 
-ACKED_VIA = {"link": gettext_lazy("by link"), "web": gettext_lazy("on the web"), "api": gettext_lazy("by the API")}
 # Grades that colour the header, in the order they are shown.
 SEVERITY = ("fault_class", "response_level", "duration_level")
 
@@ -54,15 +55,16 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
                    .exclude(action__in=QUIET).order_by("id"))
     user: Any = request.user
     now = clock.now()
-    names = situation.Names(plan)
-    rows = situation.deadlines(incident, plan, names, entries)
+    rows = situation.deadlines(incident, plan, entries)
+    for row in rows:
+        row.label = words.word(words.TIMERS, row.timer.kind)  # type: ignore[attr-defined]
     contacts = allowed(user, "see_contacts")
-    tasks = _checklists(incident, user, names)
+    tasks = _checklists(incident, user, plan)
     wait = situation.activation_wait(incident, plan)
     grades = _grades(incident, plan, entries)
     context = {
         "incident": incident, "plan": plan, "system": plan.system(incident.system), "grades": grades,
-        "summary": _summary(incident, plan, names, entries, rows, grades, wait, now, getattr(user, "department", "")),
+        "summary": _summary(incident, plan, entries, rows, grades, wait, now, getattr(user, "department", "")),
         "todos": _todos(incident, plan, user, wait, tasks),
         "more": _more_actions(incident, user),
         "deadline_groups": _deadline_groups(rows, getattr(user, "department", "")),
@@ -105,18 +107,18 @@ def _grades(incident: Incident, plan: Plan, entries: list[AuditEntry]) -> list[d
         grades.append({"scheme": scheme_name, "scheme_name": scheme.name, "code": code,
                        "name": grade.name if grade else code or "–",
                        "rank": situation.severity_rank(plan, scheme_name, code),
-                       "override": incident.grade_overrides.get(scheme_name),
+                       "override": incident.grade_overrides.get(scheme_name), "choices": scheme.grades,
                        "reason": reasons.get(scheme_name),
-                       "reason_text": grade_reason(reasons[scheme_name]) if scheme_name in reasons else ""})
+                       "reason_text": grade_reason(reasons[scheme_name], plan) if scheme_name in reasons else ""})
     return grades
 
 
-def _summary(incident: Incident, plan: Plan, names: situation.Names, entries: list[AuditEntry],
+def _summary(incident: Incident, plan: Plan, entries: list[AuditEntry],
              rows: list[Deadline], grades: list[dict[str, Any]], wait: situation.ActivationWait | None,
              now: Any, department: str) -> dict[str, Any]:
     severity = [g for g in grades if g["scheme"] in SEVERITY]
     ranks = [g["rank"] for g in severity if g["scheme"] != "duration_level"]
-    lead = situation.incident_lead(incident, names, entries)
+    lead = situation.incident_lead(incident, plan, entries)
     if incident.plan_active:
         plan_state = _("active at %(level)s") % {"level": _level_name(plan, incident.activation_level)}
     elif incident.stood_down_at:
@@ -130,7 +132,7 @@ def _summary(incident: Incident, plan: Plan, names: situation.Names, entries: li
     return {"severity": severity, "rank": min(ranks, default=3),
             "elapsed_text": timesince(incident.reported_at, incident.restored_at or now),
             "counting": incident.is_open and not incident.restored_at,
-            "lead": lead, "on_it": _(", ").join(p for p in situation.on_it(incident, names, entries) if p != lead),
+            "lead": lead, "on_it": _(", ").join(p for p in situation.on_it(incident, plan, entries) if p != lead),
             "plan_state": plan_state, "next": situation.next_deadline(rows, department) if incident.is_open else None,
             "waiting": waiting}
 
@@ -234,7 +236,7 @@ def _activation_effects(incident: Incident, plan: Plan, rule: Any) -> list[str]:
     if departments:
         effects.append(_("Gives %(n)d departments their checklists; each lead must acknowledge within %(limit)s: "
                          "%(names)s.") % {"n": len(departments), "names": _(", ").join(departments),
-                                          "limit": _minutes(plan.timers.department_ack)})
+                                          "limit": human_duration(plan.timers.department_ack)})
     systems = set(incident.systems())
     for switch in plan.timers.modes:
         if systems & set(switch.systems):
@@ -306,10 +308,6 @@ def _hm(at: Any) -> str:
     return f"{timezone.localtime(at):%H:%M}"
 
 
-def _minutes(seconds: int) -> str:
-    return _("%(n)d min") % {"n": seconds // 60} if seconds % 3600 else _("%(n)d h") % {"n": seconds // 3600}
-
-
 def _reports(incident: Incident) -> list[tuple[str, ...]]:
     """The first 20 reports as plain rows (number, time, where, who, channel, symptom)."""
     channels = {value: str(label) for value, label in Report.Channel.choices}
@@ -319,7 +317,7 @@ def _reports(incident: Incident) -> list[tuple[str, ...]]:
              channels.get(channel, channel), symptom) for number, at, location, name, phone, channel, symptom in rows]
 
 
-def _checklists(incident: Incident, user: Any, names: situation.Names) -> list[dict[str, Any]]:
+def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any]]:
     """Each department's (and scenario's) checklist by phase, as plain rows for the template,
     with the phase due now marked. Like the notifications, built here because dozens of items
     through model fields, lazy labels and per-item tags were the page's largest cost."""
@@ -332,10 +330,11 @@ def _checklists(incident: Incident, user: Any, names: situation.Names) -> list[d
         for item in task.items.all():
             phases.setdefault(item.phase, []).append({
                 "pk": item.pk, "text": item.text, "done": item.done_at is not None,
-                "who": f"{names.login(item.done_by)} {timezone.localtime(item.done_at):%H:%M}" if item.done_at else ""})
+                "who": f"{display_name(item.done_by, plan)} {timezone.localtime(item.done_at):%H:%M}"
+                if item.done_at else ""})
         if task.acknowledged_at:
             ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(task.acknowledged_at):%H:%M}",
-                                                       "by": names.login(task.acknowledged_by)}
+                                                       "by": display_name(task.acknowledged_by, plan)}
         elif task.department and ended:
             ack = _("not acknowledged before the incident ended")
         elif task.department:
@@ -367,7 +366,7 @@ def _notifications(incident: Incident, plan: Plan, contacts: bool) -> list[dict[
                                        "acked_via", "needs_ack").prefetch_related(deliveries).order_by("-id")[:100])
     return [{"time": timezone.localtime(m.created_at).strftime("%H:%M:%S"), "kind": kinds.get(m.kind, m.kind),
              "name": m.name, "waiting": m.needs_ack and incident.status not in Incident.ENDED,
-             "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({ACKED_VIA.get(m.acked_via, m.acked_via)})"
+             "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({words.word(words.VIA, m.acked_via)})"
              if m.acked_at else "",
              "deliveries": [{"channel": channels.label(plan, d.channel), "state": states.get(d.state, d.state),
                              "css": css.get(d.state, ""), "error": d.error_for(contacts)}

@@ -1,19 +1,29 @@
 """Turn audit entries into sentences in the reader's language.
 
 The audit log stores structured data, not prose, so the same timeline reads in Chinese for the
-ward and in English for a vendor engineer.
+ward and in English for a vendor engineer. Codes in the data (people, departments, grades, modes,
+deadlines) are said in words: the plan's own names for the plan's codes, the catalog's for Yingji's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
 from yingji.incidents.models import Report
+from yingji.plans.durations import human_duration, parse_duration
 from yingji.plans.schema import Plan
+from yingji.reviews.models import RegulatoryReport
+
+from . import words
+from .words import choice, department_name, grade_name, listed, people, scheme_name, word
 
 # Left out of an incident's timeline: one line per paper slip would bury the story.
 QUIET = {"record.added", "incident.loop_closed"}
@@ -22,76 +32,128 @@ QUIET = {"record.added", "incident.loop_closed"}
 @dataclass
 class Line:
     at: datetime
-    actor: str
+    actor: str  # who, in words (the entry itself keeps the code)
     action: str
     text: str
     important: bool
 
 
-def _condition(cond: dict) -> str:
+# Each key of a grading condition, as a phrase with its value (a list means any one of them).
+CONDITIONS = {
+    "systems": gettext_lazy("system %(v)s"), "criticality": gettext_lazy("criticality %(v)s"),
+    "scope": gettext_lazy("scope %(v)s"), "cause": gettext_lazy("cause %(v)s"),
+    "security": gettext_lazy("security incident %(v)s"), "outage_over": gettext_lazy("outage longer than %(v)s"),
+    "patients_over": gettext_lazy("more than %(v)s patients affected"),
+}
+# Why the grades were looked at again.
+WHY = {
+    "reported": gettext_lazy("first report"), "report": gettext_lazy("new report"),
+    "elapsed": gettext_lazy("time elapsed"), "facts": gettext_lazy("facts changed"),
+    "restored": gettext_lazy("system restored"), "cancelled": gettext_lazy("incident cancelled"),
+    "merged": gettext_lazy("incident merged"), "override removed": gettext_lazy("override removed"),
+    "fix deadline passed": gettext_lazy("fix deadline passed"),
+}
+
+
+def _condition(cond: dict[str, Any]) -> str:
     parts = []
-    labels = {
-        "systems": _("systems"), "criticality": _("criticality"), "scope": _("scope"), "cause": _("cause"),
-        "security": _("security"), "outage_over": _("outage longer than"), "patients_over": _("patients over"),
-    }
     for key, value in cond.items():
-        shown = ", ".join(value) if isinstance(value, list) else value
-        parts.append(f"{labels.get(key, key)} {shown}")
-    return "; ".join(parts)
+        if key == "outage_over":
+            shown = human_duration(parse_duration(value))
+        elif isinstance(value, list):
+            shown = _(" or ").join(value if key == "systems" else [choice(key, v) for v in value])
+        else:
+            shown = str(value)
+        parts.append(str(CONDITIONS[key]) % {"v": shown} if key in CONDITIONS else f"{key} {shown}")
+    return _("; ").join(parts)
 
 
-def grade_reason(data: dict) -> str:
+def grade_reason(data: dict[str, Any], plan: Plan | None = None) -> str:
+    """Why a grade is what it is, from an `incident.graded` entry's data, in words."""
+    if data.get("raised"):
+        return _("raised one step: the fix deadline passed")
     if data.get("rule") is None:
         return _("no rule matched: the plan's default grade")
     return _("rule %(n)s matched: %(cond)s") % {"n": data["rule"] + 1, "cond": _condition(data.get("condition", {}))}
 
 
-def _why(code: str) -> str:
-    return {"reported": _("reported"), "report": _("new report"), "elapsed": _("time elapsed"),
-            "facts": _("facts changed"), "restored": _("restored"), "cancelled": _("cancelled"),
-            "merged": _("merged"), "override removed": _("override removed")}.get(code, code)
+def _fact(field: str, value: Any) -> str:
+    if field in ("scope", "cause", "security"):
+        return choice(field, value)
+    if isinstance(value, list):
+        return listed(value) or "–"
+    return str(value) if value not in (None, "") else "–"
 
 
-def _names(data: dict, plan: Plan | None) -> dict:
-    """Codes in the entry replaced by what the plan calls them, in the plan's own words."""
+def _local(plan: Plan | None, value: str) -> str:
+    """An ISO moment from the entry as the hospital's wall-clock time; a plain date stays as it is."""
+    at = parse_datetime(value) if value and "T" in value else None
+    if at is None:
+        return value or "–"
+    return at.astimezone(plan.hospital.zone() if plan else None).strftime("%m-%d %H:%M")
+
+
+def _names(data: dict[str, Any], plan: Plan | None) -> dict[str, Any]:
+    """Codes in the entry replaced by what they stand for."""
     out = dict(data)
-    if plan is None:
-        return out
     if dept := data.get("department"):
-        found = plan.department(dept) or plan.scenario(dept)
-        out["department"] = found.name if found else dept
+        out["department"] = department_name(plan, dept)
     if code := data.get("scenario"):
-        scenario = plan.scenario(code)
-        out["scenario"] = scenario.name if scenario else code
+        out["scenario"] = department_name(plan, code)
     if scheme := data.get("scheme"):
-        out["scheme"] = getattr(plan.grading, scheme).name if hasattr(plan.grading, scheme) else scheme
+        out["scheme"] = scheme_name(plan, scheme)
+        out["before"] = grade_name(plan, scheme, data.get("before"))
+        out["after"] = grade_name(plan, scheme, data.get("after")) if data.get("after") else None
     if "why" in data:
-        out["why"] = _why(data["why"])
+        out["why"] = word(WHY, data["why"])
     if channel := data.get("channel"):
         out["channel"] = dict(Report.Channel.choices).get(channel, channel)
+    if kind := data.get("kind"):
+        out["kind"] = word({k.value: k.label for k in RegulatoryReport.Kind}, kind)
+    if "level" in data:
+        out["level"] = grade_name(plan, "response_level", data["level"])
+    if "via" in data:
+        out["via"] = word(words.VIA, data["via"])
+    if "as_" in data:
+        out["as_"] = word(words.SIGNED_AS, data["as_"])
+    if "owner" in data:
+        out["owner"] = display_name(data["owner"], plan)
+    if "due" in data:
+        out["due"] = _local(plan, data["due"])
     return out
+
+
+def _noted(what: str, note: str | None) -> str:
+    return _("%(what)s: %(note)s") % {"what": what, "note": note} if note else what
+
+
+def _deadline(d: dict[str, Any]) -> str:
+    what = word(words.DEADLINES, d.get("deadline", ""))
+    return _("%(what)s (%(which)s)") % {"what": what, "which": d["department"]} if d.get("department") else what
 
 
 def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
     d = _names(entry.data, plan)
+    raw = entry.data
     texts = {
         "incident.opened": lambda: _("Incident %(number)s opened for %(system)s: %(symptom)s") % d,
         "report.received": lambda: (_("Report %(report)s joined this incident (%(channel)s)") if d.get("merged")
                                     else _("Report %(report)s received (%(channel)s)")) % d,
         "incident.graded": lambda: _("%(scheme)s: %(before)s → %(after)s (%(why)s; %(reason)s)") % {
-            **d, "before": d.get("before") or "–", "reason": grade_reason(d)},
+            **d, "reason": grade_reason(raw, plan)},
         "incident.acknowledged": lambda: _("Acknowledged"),
         "incident.on_site": lambda: _("Engineer on site"),
-        "incident.activated": lambda: _("Emergency plan activated at level %(level)s") % d,
+        "incident.activated": lambda: _("Emergency plan activated: %(level)s") % d,
         "incident.stood_down": lambda: _("Plan stood down"),
-        "incident.restored": lambda: _("Restored") + (f": {d['note']}" if d.get("note") else ""),
+        "incident.restored": lambda: _noted(_("Restored"), d.get("note")),
         "reporters.told": lambda: _("%(reports)s reports marked restored; %(users)s reporters told in the app") % d,
-        "incident.closed": lambda: _("Closed") + (f": {d['note']}" if d.get("note") else ""),
+        "incident.closed": lambda: _noted(_("Closed"), d.get("note")),
         "incident.cancelled": lambda: _("Cancelled: %(reason)s") % d,
         "incident.merged": lambda: _("Merged into %(into)s (%(reports)s reports moved)") % d,
         "incident.absorbed": lambda: _("Incident %(incident)s merged into this one (%(reports)s reports)") % d,
-        "incident.facts": lambda: _("Facts updated: %(changes)s") % {
-            "changes": ", ".join(f"{k} {d['before'].get(k)} → {v}" for k, v in d.get("after", {}).items())},
+        "incident.facts": lambda: _("Facts updated: %(changes)s") % {"changes": listed(
+            f"{word(words.FACTS, k)} {_fact(k, raw.get('before', {}).get(k))} → {_fact(k, v)}"
+            for k, v in raw.get("after", {}).items())},
         "incident.grade_overridden": lambda: _("%(scheme)s set by hand to %(after)s: %(reason)s") % {
             **d, "after": d.get("after") or _("(back to the rules)")},
         "department.acknowledged": lambda: (_("%(department)s acknowledged the activation (late)") if d.get("late")
@@ -99,22 +161,24 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "checklist.ticked": lambda: _("%(department)s: done — %(text)s") % d,
         "checklist.unticked": lambda: _("%(department)s: undone — %(text)s") % d,
         "incident.paged": lambda: _("Paged (step %(step)s): %(people)s") % {
-            **d, "people": ", ".join(d.get("people") or []) or "-"},
-        "incident.activation_requested": lambda: _("Level %(level)s needs the plan activated: asked %(people)s") % {
-            **d, "people": ", ".join(d.get("people") or []) or "-"},
+            **d, "people": people(plan, raw.get("people") or []) or "–"},
+        "incident.activation_requested": lambda: _("%(level)s needs the plan activated: asked %(people)s") % {
+            "level": grade_name(plan, "response_level", raw.get("level", "")),
+            "people": people(plan, raw.get("people") or []) or "–"},
         "page.acknowledged": lambda: _("%(name)s acknowledged the page (%(via)s)") % d,
-        "timer.breached": lambda: _("Deadline missed: %(deadline)s") % d,
-        "incident.escalated": lambda: _("Escalated: %(raised)s") % {
-            "raised": ", ".join(f"{k} {v}" for k, v in (d.get("raised") or {}).items())},
+        "timer.breached": lambda: _("Deadline missed: %(deadline)s") % {"deadline": _deadline(d)},
+        "incident.escalated": lambda: _("Escalated: %(raised)s") % {"raised": listed(
+            f"{scheme_name(plan, k)} {grade_name(plan, k, v)}" for k, v in (raw.get("raised") or {}).items())},
         "mode.declared": lambda: _("%(mode)s declared for %(departments)s") % {
-            "mode": d.get("mode"), "departments": ", ".join(d.get("departments") or []) or "-"},
+            "mode": choice("mode", raw.get("mode", "")),
+            "departments": listed(department_name(plan, c) for c in raw.get("departments") or []) or "–"},
         "modes.ended": lambda: _("Downtime modes ended"),
         "mode.ended": lambda: _("%(department)s is back in the system") % {"department": d.get("department")},
         "peak.prompted": lambda: _("Peak hours: the office was asked to redeploy staff"),
         "records.imported": lambda: _("Manual records imported from %(file)s: %(accepted)s accepted, "
                                       "%(rejected)s rejected") % d,
         "reconciliation.expected": lambda: _("%(department)s paper log: %(expected_count)s slips, %(amount)s") % {
-            **d, "amount": d.get("expected_amount") or "-"},
+            **d, "amount": d.get("expected_amount") or "–"},
         "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,
         "backentry.completed": lambda: _("Back-entry completed and signed off"),
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
@@ -123,7 +187,7 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "scenario.raised": lambda: _("Scenario plan started: %(scenario)s") % d,
         "bulletin.lowered": lambda: _("Bulletin lowered"),
         "evidence.preserved": lambda: _("Evidence preserved: %(what)s (%(location)s)") % {
-            **d, "location": d.get("location") or "-"},
+            **d, "location": d.get("location") or "–"},
         "review.saved": lambda: _("Review edited"),
         "corrective.added": lambda: _("Corrective action added (owner %(owner)s, due %(due)s)") % d,
         "corrective.done": lambda: _("Corrective action done"),
@@ -131,4 +195,4 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
     make = texts.get(entry.action)
     text = make() if make else entry.action
     important = entry.action in ("incident.opened", "incident.activated", "incident.restored", "incident.closed")
-    return Line(entry.at, entry.actor, entry.action, text, important)
+    return Line(entry.at, display_name(entry.actor, plan), entry.action, text, important)

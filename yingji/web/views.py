@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from yingji.accounts.lockout import client_address
 from yingji.accounts.roles import allowed
 from yingji.core import clock, numbers
-from yingji.core.actors import ANONYMOUS
+from yingji.core.actors import ANONYMOUS, link_actor
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
 from yingji.incidents import actions
@@ -42,6 +42,8 @@ from yingji.plans.models import PlanVersion
 from yingji.plans.store import plan_of, published
 from yingji.reviews.models import CorrectiveAction, RegulatoryReport
 from yingji.timers.service import worker_alive
+
+from . import words
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -69,8 +71,18 @@ def _board() -> list[SystemState]:
     return rows
 
 
+def _graded(incidents: Any) -> list[Incident]:
+    """Incidents with their fault class and response level by name, from the plan each ran under."""
+    rows = list(incidents)
+    for row in rows:
+        plan = plan_of(row.plan_version_id)
+        row.grade_names = " / ".join(words.grade_name(plan, scheme, getattr(row, scheme))  # type: ignore[attr-defined]
+                                     for scheme in ("fault_class", "response_level"))
+    return rows
+
+
 def dashboard(request: HttpRequest) -> HttpResponse:
-    open_incidents = Incident.objects.filter(status__in=Incident.OPEN).order_by("-reported_at")[:50]
+    open_incidents = _graded(Incident.objects.filter(status__in=Incident.OPEN).order_by("-reported_at")[:50])
     recent = (Incident.objects.filter(status=Incident.Status.RESTORED).order_by("-restored_at")[:10])
     notices = []
     if request.user.is_authenticated:
@@ -85,6 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     departments = {d.code: d.name for d in current[1].departments} if current else {}
     may_scenario = allowed(request.user, "scenario")  # type: ignore[arg-type]
     context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices,
+               "plan": current[1] if current else None,
                "owed": owed, "corrective": corrective, "now": clock.now(),
                "today": clock.now().astimezone(current[1].hospital.zone() if current else None).date(),
                "modes": [(departments.get(m.department, m.department), m) for m in modes],
@@ -182,6 +195,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if system:
         rows = rows.filter(system=system)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page.object_list = _graded(page.object_list)
     return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
                                                       "statuses": Incident.Status.choices})
 
@@ -231,8 +245,10 @@ def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
 @require_POST
 def incident_grade(request: HttpRequest, number: str) -> HttpResponse:
     incident = get_object_or_404(Incident, number=number)
-    run_action(request, actions.override_grade, incident, request.POST.get("scheme", ""),
-         request.POST.get("code", ""), request.POST.get("reason", ""))
+    # The form picks a grade by name ("scheme:code"); the API and older forms send the two apart.
+    scheme, _sep, code = request.POST.get("grade", "").partition(":")
+    run_action(request, actions.override_grade, incident, scheme or request.POST.get("scheme", ""),
+               code if scheme else request.POST.get("code", ""), request.POST.get("reason", ""))
     return redirect("incident", number=number)
 
 
@@ -338,7 +354,7 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
         # them. A form on another site posting the link must not put a signed-in victim's name on it.
         from_here = request.META.get("HTTP_ORIGIN") == request.build_absolute_uri("/").rstrip("/")
         signed_in = request.user if request.user.is_authenticated and from_here else None
-        actions.acknowledge_message(signed_in or f"{message.name} ({_('link')})", message, "link",
+        actions.acknowledge_message(signed_in or link_actor(message.name), message, "link",
                                     origin=client_origin(request))
         return redirect(request.path, permanent=False)
     incident = message.incident
