@@ -164,7 +164,11 @@ def posted(request: HttpRequest, field: str) -> str:
 
 def report_status(request: HttpRequest, key: str) -> HttpResponse:
     """What the reporter sees: their reference, the incident's status, and "restored" when it is."""
-    report = get_object_or_404(Report.objects.select_related("incident"), access_key=key)
+    report = Report.objects.select_related("incident").filter(access_key=key).first()
+    if report is None:
+        # A link copied by hand from an SMS or a note: say what happened and how to go on, in the
+        # reader's language, rather than the site's bare "not found".
+        return render(request, "web/report_missing.html", status=404)
     incident = report.incident
     while incident.merged_into_id:
         incident = incident.merged_into  # type: ignore[assignment]
