@@ -191,8 +191,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     if system:
         rows = rows.filter(system=system)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    current = published()
     return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
-                                                      "statuses": Incident.Status.choices})
+                                                      "statuses": Incident.Status.choices,
+                                                      "systems": current[1].systems if current else []})
 
 
 @login_required
