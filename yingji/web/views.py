@@ -133,11 +133,21 @@ def report_form(request: HttpRequest) -> HttpResponse:
             return redirect("report_status", key=intake.report.access_key)
     plan = current[1] if current else None
     last_location = unquote(request.COOKIES.get("yj_location", ""))
+    board = {s.code: s for s in _board()}
+    # Each system with the open incident already reported for it, so that a storm of reports adds
+    # to that incident (what else is wrong, where) instead of reporting it again.
+    systems = [(s, open_incident(board.get(s.code))) for s in plan.systems] if plan else []
     return render(request, "web/report.html", {
         "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
-        "board": {s.code: s for s in _board()}, "last_location": last_location,
+        "board": board, "systems": systems, "last_location": last_location,
         "scopes": Incident.Scope.choices, "default_phone": getattr(user, "phone", ""),
     }, status=400 if errors else 200)
+
+
+def open_incident(state: SystemState | None) -> Incident | None:
+    """The open incident a board row points at, if any."""
+    incident = state.incident if state else None
+    return incident if incident is not None and incident.is_open else None
 
 
 def _anonymous_ok() -> bool:
