@@ -511,9 +511,60 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
         actions.acknowledge_message(signed_in or f"{message.name} ({_('link')})", message, "link",
                                     origin=client_origin(request))
         return redirect(request.path, permanent=False)
+    return _ack_page(request, _ack_context(message))
+
+
+def _ack_context(message: Message) -> dict[str, Any]:
+    """What the person paged reads on their phone: which incident and system (by name), what kind
+    of page, what to do next once acknowledged, and the numbers to call."""
     incident = message.incident
-    return _ack_page(request, {"message": message, "incident": incident,
-                               "plan": plan_of(incident.plan_version_id) if incident else None})
+    plan = plan_of(incident.plan_version_id) if incident else None
+    if incident is None or plan is None:
+        return {"message": message}
+    current = incident
+    while current.merged_into_id:  # a page for an incident merged since: the work goes on in the other
+        current = current.merged_into  # type: ignore[assignment]
+    system = plan.system(incident.system)
+    department = plan.department(message.task.department) if message.task and message.task.department else None
+    if current.status not in Incident.OPEN:
+        step = "ended"
+    elif message.task is not None:
+        step = "department"
+    else:
+        steps: dict[str, str] = {Message.Kind.PAGE: "on_site", Message.Kind.ESCALATION: "escalation",
+                                 Message.Kind.BREACH: "breach", Message.Kind.ACTIVATION: "plan",
+                                 Message.Kind.MODE_SWITCH: "mode"}
+        step = steps.get(message.kind, "follow")
+    leader = _leader(current, plan, message.person)
+    paged = plan.person(message.person) if message.person else None
+    if step in ("on_site", "escalation") and leader is not None:
+        step = "taken"  # someone else has it: the reader follows, and can call them
+    elif step == "on_site" and paged is not None and paged.role not in (None, "engineer"):
+        step = "follow"  # a director or the leading group is told of the fault, not sent on site
+    return {"message": message, "incident": current, "plan": plan,
+            "system_name": system.name if system else incident.system,
+            "escalation": message.kind == Message.Kind.ESCALATION,
+            "department_name": department.name if department else (message.task.name if message.task else ""),
+            "next_step": step, "leader": leader,
+            "hotline": plan.hospital.it_hotline or "",
+            "raised": _with_contacts(current.bulletins.filter(lowered_at__isnull=True))}  # type: ignore[attr-defined]
+
+
+def _leader(incident: Incident, plan: Any, paged: str) -> Any:
+    """Who took the incident (acknowledged it first), as the plan's person, so that a department
+    lead or a director paged later can call them; None when unknown or when it is the reader.
+    The link reaches only a person the plan pages, and expires (notifications.ack_valid)."""
+    entry = (AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="incident.acknowledged")
+             .order_by("id").first())
+    if entry is None:
+        return None
+    code = (entry.data or {}).get("person") or ""
+    if not code:
+        from yingji.accounts.models import User
+
+        code = User.objects.filter(username=entry.actor).values_list("person", flat=True).first() or ""
+    person = plan.person(code) if code and code != paged else None
+    return person if person is not None and (person.phone or person.mobile) else None
 
 
 def _ack_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
