@@ -91,7 +91,7 @@ def test_the_report_form_says_which_systems_are_already_reported(api: Any) -> No
     [line] = re.findall(r'<label class="reported" data-reported="(\w+)">.*?<span class="already">(.*?)</span>', page)
     assert line == ("HIS", f"已报告故障（{first['number']}，3 条报告），您可以补充")
     english = text(form.get("/report", HTTP_ACCEPT_LANGUAGE="en"))
-    assert f"already reported ({first['number']}, 3 reports): you can add to it" in english
+    assert f"Already reported ({first['number']}, 3 reports): you can add to it" in english
 
     engineer = User.objects.get(username="eng-duty")
     for step in ("acknowledge", "restore"):
