@@ -172,3 +172,13 @@ def test_a_page_for_an_incident_already_over_says_there_is_nothing_to_do(api: An
     assert "The incident is already over (Cancelled): nothing more to do for this page." in before
     page = _acknowledged(link(message))
     assert 'data-next="ended"' in page and "此事件已结束（已撤销），此呼叫无需再处理。" in page
+
+
+def test_the_duty_page_names_people_not_their_codes(demo: Any) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(User.objects.get(username="info-director"))
+    page = text(client.get("/rosters/"))
+    names = {p.name for p in demo.people}
+    on_duty = re.findall(r'<strong class="oncall-now">([^<]*)</strong>', page)
+    assert on_duty and set(on_duty) <= names
+    assert not re.search(r"<td>(eng|info)-[a-z]+", page)

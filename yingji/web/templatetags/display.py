@@ -8,6 +8,8 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yingji.plans.store import plan_of
 
@@ -53,3 +55,51 @@ def grade_name(incident: Any, scheme: str) -> str:
     code = getattr(incident, scheme, "")
     grades = getattr(plan_of(incident.plan_version_id).grading, scheme).grades
     return next((g.name for g in grades if g.code == code), code)
+
+
+@register.filter
+def person_name(code: str, plan: Any) -> str:
+    """A plan person's code as their name ("eng-duty" → 周杰); the code if the plan has no such person."""
+    person = plan.person(code) if plan is not None and code else None
+    return person.name if person else code
+
+
+@register.filter
+def system_names(codes: list[str], plan: Any) -> str:
+    """Systems by their plan names, separated by commas."""
+    found = [plan.system(code) for code in codes]
+    return _(", ").join(s.name if s else code for s, code in zip(found, codes, strict=True))
+
+
+@register.filter
+def department_name(code: str, plan: Any) -> str:
+    department = plan.department(code) if code else None
+    return department.name if department else code
+
+
+@register.filter
+def role_names(roles: list[str]) -> str:
+    """Yingji roles ("commander") as their labels (指挥长), separated by commas."""
+    from yingji.accounts.models import Role
+
+    labels = dict(Role.choices)
+    return _(", ").join(str(labels.get(role, role)) for role in roles)
+
+
+CRITICALITY = {"core": gettext_lazy("core"), "important": gettext_lazy("important"),
+               "general": gettext_lazy("general")}
+
+
+@register.filter
+def criticality(value: str) -> str:
+    return str(CRITICALITY.get(value, value))
+
+
+@register.filter
+def fault_class_name(code: str, plan: Any) -> str:
+    return next((g.name for g in plan.grading.fault_class.grades if g.code == code), code)
+
+
+@register.filter
+def response_level_name(code: str, plan: Any) -> str:
+    return next((g.name for g in plan.grading.response_level.grades if g.code == code), code)
