@@ -59,7 +59,7 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
     nurse.fill("#symptom", "无法进入挂号程序")
     nurse.fill("#location", "门诊一楼挂号窗口")
     nurse.fill("#phone", "8001")
-    nurse.click("summary")
+    nurse.click("#report-form summary")
     nurse.select_option("#scope", "hospital")
     nurse.click("#report-submit")
     reference = nurse.locator("#report-number").inner_text()

@@ -84,7 +84,7 @@ def test_the_outage_walked_by_each_role(browser: Any, live_server: Any, demo: An
     nurse.check("input[name=system][value=HIS]")
     nurse.fill("#symptom", "全院 HIS 无法登录，挂号收费停止")
     nurse.fill("#location", "门诊一楼挂号窗口")
-    nurse.click("summary")
+    nurse.click("#report-form summary")
     nurse.select_option("#scope", "hospital")
     nurse.click("#report-submit")
     shoot(nurse, "report-status")

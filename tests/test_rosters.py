@@ -160,3 +160,15 @@ def test_warnings_name_people_who_cannot_be_reached(demo: Any, settings: Any, mo
 def test_an_unknown_zone_is_refused(zone: str) -> None:
     with pytest.raises(ValueError, match="IANA"):
         plan_with(zone)
+
+
+def test_the_on_duty_page_leads_with_the_channel_that_is_not_configured(demo: Any, settings: Any,
+                                                                         monkeypatch: Any) -> None:
+    """One line naming the cause and its fix, then who it leaves unreachable, not 25 warnings."""
+    settings.YINGJI_EMAIL_URL = ""
+    monkeypatch.delenv("YINGJI_SMS_URL", raising=False)
+    found = warnings(demo, clock.now())
+    assert found[0].startswith("短信无法呼叫任何人") or found[0].startswith("邮件无法呼叫任何人"), found
+    assert any("YINGJI_SMS_URL" in w for w in found[:2]) and any("YINGJI_EMAIL_URL" in w for w in found[:2])
+    assert len([w for w in found if "王建国" in w]) == 1  # named once, in the line of those left out
+    assert len(found) <= 4

@@ -34,13 +34,31 @@ def warnings(plan: Plan, at: datetime) -> list[str]:
         if plan.person(on_duty) is None:
             out.append(_("Nobody known is on duty for %(roster)s (%(person)s).") % {"roster": roster.name,
                                                                                    "person": on_duty})
+    return _channel_warnings(plan, targets, at) + out
+
+
+def _channel_warnings(plan: Plan, targets: list[str], at: datetime) -> list[str]:
+    """The cause first: a channel that is not configured, with the setting that fixes it. Then the
+    people it leaves with no way to be paged, in one line; then each person who would stay
+    unreachable even with every channel configured (no address on any of their channels)."""
     known = profiles()
-    pageable = resolve(plan, targets, at) + [m for r in plan.rosters for m in r.members]
-    for code in dict.fromkeys(pageable):
+    pageable = list(dict.fromkeys(resolve(plan, targets, at) + [m for r in plan.rosters for m in r.members]))
+    used = {c.code for code in pageable for c in channels.channels_for(plan, plan.person(code))}
+    out = [_("Nobody can be paged by %(channel)s: it is not configured (set %(setting)s).")
+           % {"channel": channels.label(plan, c.code), "setting": channels.setting_of(c)}
+           for c in plan.notifications.channels if c.code in used and channels.channel_url(c) is None]
+    waiting: list[str] = []
+    without: list[str] = []
+    for code in pageable:
         person = plan.person(code)
-        working = [c for c in channels.channels_for(plan, person)
-                   if channels.channel_url(c) and channels.address_for(c, person, known.get(code, {})) is not None]
-        if not working:
-            out.append(_("%(name)s has no working contact method: pages to them cannot be delivered.")
-                       % {"name": person.name if person else code})
+        name = person.name if person else code
+        reachable = [c for c in channels.channels_for(plan, person)
+                     if channels.address_for(c, person, known.get(code, {})) is not None]
+        if not any(channels.channel_url(c) for c in reachable):
+            (waiting if reachable else without).append(name)
+    if waiting:
+        out.append(_("Until then %(n)d people cannot be paged at all: %(names)s.")
+                   % {"n": len(waiting), "names": _(", ").join(waiting)})
+    out += [_("%(name)s has no address on any of their channels: pages to them cannot be delivered.")
+            % {"name": name} for name in without]
     return out

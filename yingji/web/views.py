@@ -24,6 +24,7 @@ from yingji.core import clock, numbers
 from yingji.core.actors import ANONYMOUS, link_actor
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
+from yingji.core.models import AuditEntry
 from yingji.incidents import actions
 from yingji.incidents.models import (
     Bulletin,
@@ -141,11 +142,21 @@ def report_form(request: HttpRequest) -> HttpResponse:
             return redirect("report_status", key=intake.report.access_key)
     plan = current[1] if current else None
     last_location = unquote(request.COOKIES.get("yj_location", ""))
+    board = {s.code: s for s in _board()}
+    # Each system with the open incident already reported for it, so that a storm of reports adds
+    # to that incident (what else is wrong, where) instead of reporting it again.
+    systems = [(s, open_incident(board.get(s.code))) for s in plan.systems] if plan else []
     return render(request, "web/report.html", {
         "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
-        "board": {s.code: s for s in _board()}, "last_location": last_location,
+        "board": board, "systems": systems, "last_location": last_location,
         "scopes": Incident.Scope.choices, "default_phone": getattr(user, "phone", ""),
     }, status=400 if errors else 200)
+
+
+def open_incident(state: SystemState | None) -> Incident | None:
+    """The open incident a board row points at, if any."""
+    incident = state.incident if state else None
+    return incident if incident is not None and incident.is_open else None
 
 
 def _anonymous_ok() -> bool:
@@ -172,7 +183,11 @@ def posted(request: HttpRequest, field: str) -> str:
 
 def report_status(request: HttpRequest, key: str) -> HttpResponse:
     """What the reporter sees: their reference, the incident's status, and "restored" when it is."""
-    report = get_object_or_404(Report.objects.select_related("incident"), access_key=key)
+    report = Report.objects.select_related("incident").filter(access_key=key).first()
+    if report is None:
+        # A link copied by hand from an SMS or a note: say what happened and how to go on, in the
+        # reader's language, rather than the site's bare "not found".
+        return render(request, "web/report_missing.html", status=404)
     incident = report.incident
     while incident.merged_into_id:
         incident = incident.merged_into  # type: ignore[assignment]
@@ -196,8 +211,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(system=system)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = _graded(page.object_list)
+    current = published()
     return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
-                                                      "statuses": Incident.Status.choices})
+                                                      "statuses": Incident.Status.choices,
+                                                      "systems": current[1].systems if current else []})
 
 
 def back_to(request: HttpRequest, default: str) -> HttpResponse:
@@ -357,9 +374,60 @@ def ack(request: HttpRequest, token: str) -> HttpResponse:
         actions.acknowledge_message(signed_in or link_actor(message.name), message, "link",
                                     origin=client_origin(request))
         return redirect(request.path, permanent=False)
+    return _ack_page(request, _ack_context(message))
+
+
+def _ack_context(message: Message) -> dict[str, Any]:
+    """What the person paged reads on their phone: which incident and system (by name), what kind
+    of page, what to do next once acknowledged, and the numbers to call."""
     incident = message.incident
-    return _ack_page(request, {"message": message, "incident": incident,
-                               "plan": plan_of(incident.plan_version_id) if incident else None})
+    plan = plan_of(incident.plan_version_id) if incident else None
+    if incident is None or plan is None:
+        return {"message": message}
+    current = incident
+    while current.merged_into_id:  # a page for an incident merged since: the work goes on in the other
+        current = current.merged_into  # type: ignore[assignment]
+    system = plan.system(incident.system)
+    department = plan.department(message.task.department) if message.task and message.task.department else None
+    if current.status not in Incident.OPEN:
+        step = "ended"
+    elif message.task is not None:
+        step = "department"
+    else:
+        steps: dict[str, str] = {Message.Kind.PAGE: "on_site", Message.Kind.ESCALATION: "escalation",
+                                 Message.Kind.BREACH: "breach", Message.Kind.ACTIVATION: "plan",
+                                 Message.Kind.MODE_SWITCH: "mode"}
+        step = steps.get(message.kind, "follow")
+    leader = _leader(current, plan, message.person)
+    paged = plan.person(message.person) if message.person else None
+    if step in ("on_site", "escalation") and leader is not None:
+        step = "taken"  # someone else has it: the reader follows, and can call them
+    elif step == "on_site" and paged is not None and paged.role not in (None, "engineer"):
+        step = "follow"  # a director or the leading group is told of the fault, not sent on site
+    return {"message": message, "incident": current, "plan": plan,
+            "system_name": system.name if system else incident.system,
+            "escalation": message.kind == Message.Kind.ESCALATION,
+            "department_name": department.name if department else (message.task.name if message.task else ""),
+            "next_step": step, "leader": leader,
+            "hotline": plan.hospital.it_hotline or "",
+            "raised": with_contacts(current.bulletins.filter(lowered_at__isnull=True))}  # type: ignore[attr-defined]
+
+
+def _leader(incident: Incident, plan: Any, paged: str) -> Any:
+    """Who took the incident (acknowledged it first), as the plan's person, so that a department
+    lead or a director paged later can call them; None when unknown or when it is the reader.
+    The link reaches only a person the plan pages, and expires (notifications.ack_valid)."""
+    entry = (AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="incident.acknowledged")
+             .order_by("id").first())
+    if entry is None:
+        return None
+    code = (entry.data or {}).get("person") or ""
+    if not code:
+        from yingji.accounts.models import User
+
+        code = User.objects.filter(username=entry.actor).values_list("person", flat=True).first() or ""
+    person = plan.person(code) if code and code != paged else None
+    return person if person is not None and (person.phone or person.mobile) else None
 
 
 def _ack_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
