@@ -102,7 +102,7 @@ def test_an_escalation_page_says_it_is_one(demo: Any) -> None:
     service.run_due()
     escalated = Message.objects.get(incident=incident, kind=Message.Kind.ESCALATION)
     assert escalated.subject.startswith("【升级】")
-    assert "5m 内无人确认，已升级至您" in escalated.body or "内无人确认，已升级至您" in escalated.body
+    assert "5 分钟内无人确认，已升级至您" in escalated.body
     html = page_as(escalated.person, f"/incidents/{incident.number}")
     assert "无人按时确认，已于" in section(html, "do-now")
     pages = page_as(escalated.person, "/pages")

@@ -177,9 +177,10 @@ def _todos(incident: Incident, plan: Plan, user: Any, wait: situation.Activation
     for message in mine:
         if message.task_id is None and not (may_acknowledge and message.kind in (
                 Message.Kind.PAGE, Message.Kind.ESCALATION)):
-            todos.append(_todo("page", _("Your page of %(t)s (%(kind)s) is not acknowledged yet.") % {
-                "t": _hm(message.created_at), "kind": message.get_kind_display()},
-                _("Acknowledge the page"), reverse("page_ack", args=[message.pk])))
+            text = (_("Your page of %(t)s is not acknowledged yet.") if message.kind == Message.Kind.PAGE else
+                    _("Your page of %(t)s (%(kind)s) is not acknowledged yet.")) % {
+                "t": _hm(message.created_at), "kind": message.get_kind_display()}
+            todos.append(_todo("page", text, _("Acknowledge the page"), reverse("page_ack", args=[message.pk])))
     todos += _department_todos(incident, user, tasks)
     if actions.may(user, incident, "restore"):
         todos.append(_todo("restore", _("When the system works again, press “Restored”: reporters are told and "
