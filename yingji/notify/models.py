@@ -73,7 +73,11 @@ class Delivery(Leased):
 
     def error_for(self, contacts: bool) -> str:
         """The last error; the address it may quote only for roles that page people."""
-        return self.last_error if contacts or not self.address else self.last_error.replace(self.address, "…")
+        return self.shown_error(self.last_error, self.address, contacts)
+
+    @staticmethod
+    def shown_error(error: str, address: str, contacts: bool) -> str:
+        return error if contacts or not address else error.replace(address, "…")
 
     def __str__(self) -> str:
         return f"{self.channel} {self.address} {self.state}"

@@ -15,11 +15,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,7 @@ from yingji.core import clock
 from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
 from yingji.incidents import actions, situation
-from yingji.incidents.models import ChecklistItem, DepartmentTask, DowntimeMode, Incident, Report
+from yingji.incidents.models import ChecklistItem, DowntimeMode, Incident, Report
 from yingji.incidents.situation import Deadline
 from yingji.notify import channels
 from yingji.notify.models import Delivery, Message
@@ -325,53 +325,62 @@ def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any
     now = _phase(incident)
     ended = incident.status in Incident.ENDED  # shown as it was left, with nothing left to press
     labels = {value: str(label) for value, label in ChecklistItem.Phase.choices}
+    tick_url = reverse("item_tick", args=[0]).replace("/0/", "/%d/")  # one reverse, not one per item
+    items_of: dict[int, dict[str, list[dict[str, Any]]]] = {}
+    for task_id, pk, phase, text, done_at, done_by in ChecklistItem.objects.filter(task__incident=incident).values_list(
+            "task_id", "id", "phase", "text", "done_at", "done_by"):
+        items_of.setdefault(task_id, {}).setdefault(phase, []).append({
+            "pk": pk, "text": text, "done": done_at is not None, "url": tick_url % pk,
+            "who": f"{display_name(done_by, plan)} {timezone.localtime(done_at):%H:%M}" if done_at else ""})
     rows = []
-    for task in incident.tasks.prefetch_related("items"):  # type: ignore[attr-defined]
-        phases: dict[str, list[dict[str, Any]]] = {}
-        for item in task.items.all():
-            phases.setdefault(item.phase, []).append({
-                "pk": item.pk, "text": item.text, "done": item.done_at is not None,
-                "who": f"{display_name(item.done_by, plan)} {timezone.localtime(item.done_at):%H:%M}"
-                if item.done_at else ""})
-        if task.acknowledged_at:
-            ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(task.acknowledged_at):%H:%M}",
-                                                       "by": display_name(task.acknowledged_by, plan)}
-        elif task.department and ended:
+    for pk, department, scenario, name, due, acked_at, acked_by in incident.tasks.values_list(  # type: ignore[attr-defined]
+            "id", "department", "scenario", "name", "ack_due_at", "acknowledged_at", "acknowledged_by"):
+        phases = items_of.get(pk, {})
+        if acked_at:
+            ack = _("acknowledged %(t)s by %(by)s") % {"t": f"{timezone.localtime(acked_at):%H:%M}",
+                                                       "by": display_name(acked_by, plan)}
+        elif department and ended:
             ack = _("not acknowledged before the incident ended")
-        elif task.department:
-            ack = _("not acknowledged (due %(t)s)") % {"t": f"{timezone.localtime(task.ack_due_at):%H:%M}"}
+        elif department:
+            ack = _("not acknowledged (due %(t)s)") % {"t": f"{timezone.localtime(due):%H:%M}"}
         else:
             ack = ""
         items = [item for group in phases.values() for item in group]
-        rows.append({"pk": task.pk, "unit": task.department or task.scenario, "department": task.department,
-                     "mine": bool(task.department) and task.department == getattr(user, "department", ""),
+        rows.append({"pk": pk, "unit": department or scenario, "department": department,
+                     "mine": bool(department) and department == getattr(user, "department", ""),
                      "done": sum(1 for item in items if item["done"]), "total": len(items),
-                     "name": task.name, "ack": ack, "acknowledged": task.acknowledged_at is not None,
-                     "may_act": not ended and _may_act_for(user, task),
+                     "name": name, "ack": ack, "acknowledged": acked_at is not None,
+                     "may_act": not ended and _may_act_for(user, department),
                      "phases": [{"code": code, "label": labels.get(code, code), "now": code == now and not ended,
-                                 "items": items}
-                                for code, items in phases.items()]})
+                                 "items": group}
+                                for code, group in phases.items()]})
     return rows
 
 
 def _notifications(incident: Incident, plan: Plan, contacts: bool) -> list[dict[str, Any]]:
-    """The incident's pages and notices as plain rows. Rendering 50+ messages' model fields and
-    lazy labels through the template engine was half the incident page's time. A failed
-    delivery's error can quote the address, so only roles that page people see it whole."""
+    """The incident's pages and notices as plain rows, read as tuples: a page holds 100 messages
+    and their deliveries, and model instances, lazy labels and template loops for them were the
+    largest part of the page's time. A failed delivery's error can quote the address, so only
+    roles that page people see it whole."""
     kinds = {value: str(label) for value, label in Message.Kind.choices}
     states = {value: str(label) for value, label in Delivery.State.choices}
     css: dict[str, str] = {Delivery.State.SENT: "restored", Delivery.State.FAILED: "reported"}
-    deliveries = Prefetch("deliveries", queryset=Delivery.objects.only("message_id", "channel", "state", "last_error",
-                                                                        "address"))
-    messages = (incident.messages.only("incident_id", "created_at", "kind", "name", "acked_at",  # type: ignore[attr-defined]
-                                       "acked_via", "needs_ack").prefetch_related(deliveries).order_by("-id")[:100])
-    return [{"time": timezone.localtime(m.created_at).strftime("%H:%M:%S"), "kind": kinds.get(m.kind, m.kind),
-             "name": m.name, "waiting": m.needs_ack and incident.status not in Incident.ENDED,
-             "acked": f"{timezone.localtime(m.acked_at):%H:%M:%S} ({words.word(words.VIA, m.acked_via)})"
-             if m.acked_at else "",
-             "deliveries": [{"channel": channels.label(plan, d.channel), "state": states.get(d.state, d.state),
-                             "css": css.get(d.state, ""), "error": d.error_for(contacts)}
-                            for d in m.deliveries.all()]} for m in messages]
+    labels: dict[str, str] = {}
+    messages = list(incident.messages.order_by("-id").values_list(  # type: ignore[attr-defined]
+        "id", "created_at", "kind", "name", "acked_at", "acked_via", "needs_ack")[:100])
+    pills: dict[int, list[tuple[str, str, str, str]]] = {}
+    for message_id, channel, state, error, address in (Delivery.objects.filter(message_id__in=[m[0] for m in messages])
+                                                       .order_by("id").values_list("message_id", "channel", "state",
+                                                                                   "last_error", "address")):
+        label = labels.get(channel) or labels.setdefault(channel, channels.label(plan, channel))
+        pills.setdefault(message_id, []).append((css.get(state, ""), Delivery.shown_error(error, address, contacts),
+                                                 label, states.get(state, state)))
+    waiting = incident.status not in Incident.ENDED
+    return [{"time": f"{timezone.localtime(at):%H:%M:%S}", "kind": kinds.get(kind, kind), "name": name,
+             "waiting": needs_ack and waiting,
+             "acked": f"{timezone.localtime(acked_at):%H:%M:%S} ({words.word(words.VIA, via)})" if acked_at else "",
+             "deliveries": format_html_join(" ", '<span class="pill {}" title="{}">{}: {}</span>', pills.get(pk, []))}
+            for pk, at, kind, name, acked_at, via, needs_ack in messages]
 
 
 def _phase(incident: Incident) -> str:
@@ -392,9 +401,9 @@ def _modes(incident: Incident, plan: Any) -> list[Any]:
     return rows
 
 
-def _may_act_for(user: Any, task: DepartmentTask) -> bool:
+def _may_act_for(user: Any, department: str) -> bool:
     if not allowed(user, "tick"):
         return False
-    return user.role != "department_lead" or user.department == task.department
+    return user.role != "department_lead" or user.department == department
 
 
