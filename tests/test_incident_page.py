@@ -163,3 +163,57 @@ def test_an_ended_incident_has_nothing_to_do(demo: Any) -> None:
     html = page_as("info-director", f"/incidents/{incident.number}")
     assert "此事件已结束" in section(html, "do-now")
     assert "next-deadline" not in html and 'data-action="' not in html
+
+
+def test_the_dean_acknowledging_his_class_i_page_does_not_take_the_incident(demo: Any) -> None:
+    """His page says he has read it; the engineers' chain goes on and he is not made its lead."""
+    incident = outage()
+    page = Message.objects.filter(incident=incident, person="dean", kind=Message.Kind.PAGE).get()
+    actions.acknowledge_message(User.objects.get(username="dean"), page, "web")
+    incident.refresh_from_db()
+    assert incident.status == "reported"
+    html = page_as("info-director", f"/incidents/{incident.number}")
+    assert "尚无人接手" in section(html, "lead")
+    assert "王建国" not in section(html, "next-deadline")  # the commanders do not answer for the page
+
+
+def test_an_active_plan_is_raised_when_the_level_rises_without_standing_down(demo: Any) -> None:
+    incident = actions.report_fault(CLI, system="HIS", symptom="无法登录", location="门诊二楼").incident
+    office = User.objects.get(username="info-director")
+    actions.perform(office, incident, "activate")  # level 3: the office may
+    incident.refresh_from_db()
+    assert (incident.activation_level, incident.tasks.count()) == ("3", 2)  # type: ignore[attr-defined]
+    actions.update_facts(User.objects.get(username="eng-duty"), incident, scope="hospital")  # now level 2
+    assert Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION_REQUEST).count() == 2
+    assert "等待院长 王建国" in section(page_as("info-director", f"/incidents/{incident.number}"), "handoff")
+    dean = page_as("dean", f"/incidents/{incident.number}")
+    assert "已按三级事件（一般故障）启动的预案提升为二级事件（较大故障）" in section(dean, "confirm-activate")
+    actions.perform(User.objects.get(username="dean"), incident, "activate")
+    incident.refresh_from_db()
+    assert (incident.activation_level, incident.tasks.count()) == ("2", 10)  # type: ignore[attr-defined]
+    # The requests are answered by activating: the dean's badge goes out, the wait is over.
+    assert "pages-badge" not in page_as("dean", "/")
+    assert 'id="handoff"' not in page_as("info-director", f"/incidents/{incident.number}")
+    with pytest.raises(actions.InvalidTransition):
+        actions.perform(User.objects.get(username="dean"), incident, "activate")  # not twice at one level
+
+
+def test_a_stood_down_plan_does_not_wait_for_activation_again(demo: Any) -> None:
+    incident = outage()
+    dean = User.objects.get(username="dean")
+    actions.perform(dean, incident, "activate")
+    actions.perform(dean, incident, "stand_down")
+    html = page_as("info-director", f"/incidents/{incident.number}")
+    assert 'id="handoff"' not in html and "已于" in section(html, "plan-state")
+
+
+def test_the_request_to_activate_is_sent_once_per_level(demo: Any) -> None:
+    incident = outage()
+    office = User.objects.get(username="info-director")
+    asked = Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION_REQUEST)
+    assert asked.count() == 2
+    actions.override_grade(office, incident, "response_level", "1", "全院瘫痪")
+    assert asked.count() == 4  # level 1 is a new decision
+    actions.override_grade(office, incident, "response_level", "", "交还规则")  # back to level 2
+    incident.refresh_from_db()
+    assert incident.response_level == "2" and asked.count() == 4  # level 2 was asked already

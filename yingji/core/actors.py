@@ -91,14 +91,19 @@ def _user(username: str) -> tuple[str, str]:
     cached = _names.get(username)
     if cached and time.monotonic() - cached[0] < NAMES_CACHE_S:
         return cached[1], cached[2]
-    from yingji.accounts.models import User
+    from django.contrib.auth import get_user_model  # core names no app: the user model is a setting
 
-    row = User.objects.filter(username=username).values_list("first_name", "last_name", "person").first()
+    row = get_user_model().objects.filter(username=username).values_list("first_name", "last_name", "person").first()
     full, person = (f"{row[0]} {row[1]}".strip(), row[2]) if row else ("", "")
     if len(_names) > 10_000:
         _names.clear()
     _names[username] = (time.monotonic(), full, person)
     return full, person
+
+
+def person_of_login(username: str) -> str:
+    """The plan person code a login is tied to ("" when none)."""
+    return _user(username)[1]
 
 
 def forget_names() -> None:

@@ -32,7 +32,7 @@ from yingji.recovery.models import ManualRecord, Reconciliation
 from yingji.reviews import regulatory
 from yingji.timers import service as timers
 
-from . import escalation, grading
+from . import escalation, grading, situation
 from .escalation import record as _log
 from .models import Bulletin, ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
 
@@ -43,7 +43,7 @@ SCOPE_ORDER = [c.value for c in Incident.Scope]
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "acknowledge": (S.REPORTED,),
     "arrive": (S.REPORTED, S.ACKNOWLEDGED),
-    "activate": (S.REPORTED, S.ACKNOWLEDGED, S.ON_SITE),
+    "activate": (S.REPORTED, S.ACKNOWLEDGED, S.ON_SITE, S.ACTIVATED),  # once active: only to raise the level
     "stand_down": (S.ACTIVATED, S.RESTORED),
     "restore": (S.ACKNOWLEDGED, S.ON_SITE, S.ACTIVATED),
     "close": (S.RESTORED,),
@@ -60,10 +60,21 @@ def allowed_transitions(incident: Incident) -> list[str]:
             continue
         if action == "stand_down" and not incident.plan_active:
             continue
+        if action == "activate" and incident.plan_active and not raises_activation(incident):
+            continue
         if action == "close" and incident.plan_active:
             continue
         out.append(action)
     return out
+
+
+def raises_activation(incident: Incident, level: str = "") -> bool:
+    """The level asked for (by default the graded one) is more severe than the level the plan is
+    active at: activating again raises it, tasking the departments the higher level adds."""
+    plan = plan_of(incident.plan_version_id)
+    wanted = level or incident.response_level
+    return bool(wanted) and wanted != incident.activation_level and governing_level(
+        plan, wanted, incident.activation_level) == wanted
 
 
 def governing_level(plan: Plan, *levels: str) -> str:
@@ -395,7 +406,8 @@ def acknowledge_message(actor: Actor | str, message: Message, via: str,
     button needs no role; the entry names the person whose link it was, the signed-in user who
     pressed it if any, and the address and browser it came from. Anywhere else only the person
     paged, or the office, may acknowledge. Pressing twice changes nothing. Acknowledging a page
-    acknowledges the incident if nobody has yet; an activation notice acknowledges the department.
+    acknowledges the incident if nobody has yet and the person paged is one who takes incidents
+    (not the dean reading his class-I page); an activation notice acknowledges the department.
     """
     if via != "link" and isinstance(actor, User) and actor.role != "office" \
             and not (actor.person and actor.person == message.person):
@@ -413,7 +425,8 @@ def acknowledge_message(actor: Actor | str, message: Message, via: str,
         if message.task is not None:
             if not message.task.acknowledged_at:
                 _department_acknowledged(who, message.task)
-        elif message.kind in (Message.Kind.PAGE, Message.Kind.ESCALATION) and incident.status == S.REPORTED:
+        elif message.kind in (Message.Kind.PAGE, Message.Kind.ESCALATION) and incident.status == S.REPORTED \
+                and situation.takes_incidents(plan_of(incident.plan_version_id), message.person):
             _acknowledged(who, incident, via=via, person=message.person)
     return message
 
@@ -433,7 +446,10 @@ def arrive(actor: Actor, incident: Incident) -> Incident:
 
 
 def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
-    """Start the plan at a response level: department tasks and checklists come from the plan."""
+    """Start the plan at a response level (the graded one unless `level` says otherwise), or raise
+    an active plan to a more severe level without standing it down: the departments the higher
+    level adds get their checklists and the groups it adds are paged. Department tasks and
+    checklists come from the plan."""
     with audit.writing():
         incident = _locked(incident)
         plan = plan_of(incident.plan_version_id)
@@ -442,12 +458,17 @@ def activate(actor: Actor, incident: Incident, level: str = "") -> Incident:
         if rule is None:
             raise BadInput("level", _("The plan has no activation rule for level %(level)s.") % {"level": level})
         _check(actor, incident, "activate", roles_for(incident, "activate", level))
+        raised_from = incident.activation_level if incident.plan_active else ""
+        if raised_from and not raises_activation(incident, level):
+            raise InvalidTransition(_("The plan is already active at this level or a higher one."),
+                                    action="activate", status=incident.status, allowed=allowed_transitions(incident))
         now = clock.now()
         incident.status, incident.plan_active = S.ACTIVATED, True
-        incident.activation_level, incident.activated_at = level, now
+        incident.activation_level, incident.activated_at = level, incident.activated_at if raised_from else now
         incident.save(update_fields=["status", "plan_active", "activation_level", "activated_at"])
         created = _create_tasks(incident, plan, rule.departments, now)
-        _log(actor, "incident.activated", incident, level=level, departments=created)
+        _log(actor, "incident.activated", incident, level=level, departments=created,
+             **({"raised_from": raised_from} if raised_from else {}))
         escalation.on_activated(actor, incident, rule.notify,
                                 list(DepartmentTask.objects.filter(incident=incident, department__in=created)))
     return incident

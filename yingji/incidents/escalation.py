@@ -155,6 +155,9 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
     """The plan is started: the fix clock counts as escalated; groups and departments are told."""
     by = actor_name(actor)
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
+    # The requests to activate are answered by activating: they leave the commanders' "my pages".
+    Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION_REQUEST, acked_at__isnull=True).update(
+        acked_at=clock.now(), acked_via="activated")
     plan = plan_of(incident.plan_version_id)
     already = set(notify.paged_people(incident))
     level = plan.grade_name("response_level", incident.activation_level)

@@ -14,8 +14,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from yingji.accounts.roles import ACTION_ROLES
 from yingji.core import clock
-from yingji.core.actors import display_name
+from yingji.core.actors import display_name, person_of_login
+from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve
 from yingji.plans.schema import Plan
@@ -39,7 +41,7 @@ class Deadline:
         """The accountable people, at most six by name: a breached first page can name twenty."""
         shown = _(", ").join(self.accountable[:6])
         more = len(self.accountable) - 6
-        return shown + (_(" and %(n)d more") % {"n": more} if more > 0 else "")
+        return shown + (_(" and %(n)d more") % {"n": more, "total": len(self.accountable)} if more > 0 else "")
 
     @property
     def pending(self) -> bool:
@@ -60,8 +62,17 @@ def _paged_until(incident: Incident, step: int, plan: Plan) -> list[str]:
     """Who the acknowledge clock of `step` waits for: anyone paged up to that step who has not answered
     (an escalation adds people; the ones before may still acknowledge)."""
     rows = Message.objects.filter(incident=incident, step__lte=step, needs_ack=True, task=None,
+                                  kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION),
                                   acked_at__isnull=True).exclude(person="").values_list("person", flat=True)
-    return list(dict.fromkeys(display_name(code, plan) for code in rows))
+    return list(dict.fromkeys(display_name(code, plan) for code in rows if takes_incidents(plan, code)))
+
+
+def takes_incidents(plan: Plan, person: str) -> bool:
+    """Whether the person paged is one who takes an incident by acknowledging it (an engineer, the
+    office). A class-I page also reaches the dean: his acknowledgement says he has read it; it
+    neither stops the engineers' chain nor makes him the incident's lead."""
+    found = plan.person(person)
+    return found is None or found.role is None or found.role in ACTION_ROLES["acknowledge"]
 
 
 def deadlines(incident: Incident, plan: Plan, entries: Iterable[Any] = ()) -> list[Deadline]:
@@ -114,13 +125,25 @@ def office_people(plan: Plan) -> list[str]:
     return [code for code in [office.leader, *office.deputies] if code]
 
 
+TAKEN = ("incident.acknowledged", "incident.on_site")
+
+
 def incident_lead(incident: Incident, plan: Plan, entries: Iterable[Any]) -> str:
     """Who took the incident: the first to acknowledge it or to arrive, by name."""
     for entry in entries:
-        if entry.action in ("incident.acknowledged", "incident.on_site"):
+        if entry.action in TAKEN:
             person = (entry.data or {}).get("person")
             return display_name(person, plan) if person else display_name(entry.actor, plan)
     return ""
+
+
+def lead_person(incident: Incident) -> str:
+    """The plan person code of whoever took the incident ("" when nobody has, or no person is known)."""
+    entry = (AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action__in=TAKEN)
+             .order_by("id").first())
+    if entry is None:
+        return ""
+    return (entry.data or {}).get("person") or person_of_login(entry.actor)
 
 
 def on_it(incident: Incident, plan: Plan, entries: Iterable[Any]) -> list[str]:
@@ -148,11 +171,11 @@ def activation_wait(incident: Incident, plan: Plan) -> ActivationWait | None:
     rule = plan.activation_for(level)
     if rule is None or not rule.requires_activation:
         return None
-    if incident.plan_active and not _more_severe(plan, level, incident.activation_level):
+    # Activated once (and perhaps stood down since): decided, unless the level has risen above it.
+    if incident.activated_at and not _more_severe(plan, level, incident.activation_level):
         return None
-    grade = next((g for g in plan.grading.response_level.grades if g.code == level), None)
     roles = frozenset(rule.activate)
-    return ActivationWait(level, grade.name if grade else level, roles, holders(plan, roles))
+    return ActivationWait(level, plan.grade_name("response_level", level), roles, holders(plan, roles))
 
 
 def _more_severe(plan: Plan, level: str, than: str) -> bool:
@@ -167,8 +190,5 @@ def severity_rank(plan: Plan, scheme: str, code: str) -> int:
 
 
 def my_pages(incident: Incident, person: str) -> list[Message]:
-    """The viewer's own pages on this incident that still wait for an acknowledgement."""
-    if not person or incident.status in Incident.ENDED:
-        return []
-    return list(Message.objects.filter(incident=incident, person=person, needs_ack=True, acked_at__isnull=True)
-                .order_by("id"))
+    """The viewer's own pages on this incident that still wait for their answer."""
+    return list(Message.waiting_for(person).filter(incident=incident).order_by("id")) if person else []

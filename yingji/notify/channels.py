@@ -30,7 +30,9 @@ def label(plan: Plan | None, code: str) -> str:
 
 def setting_of(channel: Channel) -> str:
     """Where the channel's address is set: the environment variable to fill in, or the plan."""
-    return "YINGJI_EMAIL_URL" if channel.kind == "email" else channel.url_env or "url"
+    if channel.kind == "email":
+        return "YINGJI_EMAIL_URL"
+    return channel.url_env or str(_("the url of channel %(code)s in the plan") % {"code": channel.code})
 
 
 class NotConfigured(Exception):

@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yingji.timers.models import Leased
@@ -44,10 +47,23 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["incident", "kind"])]
+        indexes = [models.Index(fields=["incident", "kind"]),
+                   models.Index(fields=["person", "acked_at"], name="notify_msg_person_waiting")]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.name}"
+
+    @classmethod
+    def waiting_for(cls, person: str) -> models.QuerySet[Message]:
+        """A person's pages that still want their answer: not acknowledged, on an open incident, and,
+        for a page asking someone to take the incident, nobody has taken it yet. One definition
+        for the header's badge, "my pages" and the incident page's to-do list."""
+        from yingji.incidents.models import Incident
+
+        return (cls.objects.filter(person=person, needs_ack=True, acked_at__isnull=True,
+                                   incident__status__in=Incident.OPEN)
+                .exclude(Q(kind__in=(cls.Kind.PAGE, cls.Kind.ESCALATION))
+                         & ~Q(incident__status=Incident.Status.REPORTED)))
 
 
 class Delivery(Leased):

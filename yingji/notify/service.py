@@ -48,7 +48,7 @@ DEFAULT_TEMPLATES = {
                      "{symptom} (at {location}). Acknowledge within {deadline}: {url}")),
     "activation_request": (_("[Activation needed] {system} {level}"),
                            _("{system} ({number}) is graded {level}. Only {who} may activate the plan at this "
-                             "level: open the incident to activate it, or to decide it is not needed. "
+                             "level: open the incident, read what activating will do, and activate it. "
                              "Acknowledge: {url}")),
     "activation": (_("[Plan activated] {system} {level}"),
                    _("The emergency plan is activated ({level}). Start your department's procedure and "
@@ -216,8 +216,9 @@ def delivery_problems(plan: Plan, deliveries: QuerySet[Delivery], contacts: bool
             text = _("Nobody could be reached on %(channel)s: it is not configured (set %(setting)s).") % {
                 "channel": name, "setting": channels.setting_of(channel)}
         else:
+            # A far side's error can quote an endpoint or a bot key: whole only for those who page people.
             last = deliveries.filter(channel=code, state=Delivery.State.FAILED).order_by("-id").first()
-            error = last.error_for(contacts) if last else ""
+            error = last.error_for(contacts) if last and contacts else str(_("ask the information center"))
             text = (_("Nobody could be reached on %(channel)s: %(failed)d deliveries failed; the last error: "
                       "%(error)s") if not sent else
                     _("%(failed)d deliveries on %(channel)s failed (%(sent)d sent); the last error: %(error)s")) % {

@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from yingji.incidents import actions
-from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of
 from yingji.web.views import back_to, run_action
 
@@ -24,10 +23,7 @@ from .models import Delivery, Message
 def waiting_count(user: Any) -> int:
     """The person's pages on open incidents that still wait for their acknowledgement."""
     person = getattr(user, "person", "")
-    if not person:
-        return 0
-    return Message.objects.filter(person=person, needs_ack=True, acked_at__isnull=True,
-                                  incident__status__in=Incident.OPEN).count()
+    return Message.waiting_for(person).count() if person else 0
 
 
 @login_required
@@ -35,6 +31,7 @@ def my_pages(request: HttpRequest) -> HttpResponse:
     person = getattr(request.user, "person", "")
     states = dict(Delivery.State.choices)
     rows = []
+    waiting = set(Message.waiting_for(person).values_list("id", flat=True)) if person else set()
     if person:
         messages = (Message.objects.filter(person=person, incident__isnull=False).select_related("incident")
                     .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.only(
@@ -51,7 +48,7 @@ def my_pages(request: HttpRequest) -> HttpResponse:
                 "channels": [f"{channels.label(plan, d.channel)}: {states.get(d.state, d.state)}"
                              for d in message.deliveries.all()],  # type: ignore[attr-defined]
                 "acked_at": message.acked_at,
-                "open": message.needs_ack and not message.acked_at and incident.status in Incident.OPEN})
+                "open": message.pk in waiting})
     return render(request, "notify/pages.html", {"rows": rows, "has_person": bool(person)})
 
 

@@ -130,16 +130,16 @@ def _summary(incident: Incident, plan: Plan, entries: list[AuditEntry],
         waiting = _("Waiting for %(who)s to activate the plan at %(level)s.") % {
             "who": _(" or ").join(wait.people) or _("a person with the right to activate"), "level": wait.level_name}
     return {"severity": severity, "rank": min(ranks, default=3),
-            "elapsed_text": timesince(incident.reported_at, incident.restored_at or now),
+            "elapsed_text": timesince(incident.reported_at, incident.restored_at or incident.closed_at or now),
             "counting": incident.is_open and not incident.restored_at,
             "lead": lead, "on_it": _(", ").join(p for p in situation.on_it(incident, plan, entries) if p != lead),
-            "plan_state": plan_state, "next": situation.next_deadline(rows, department) if incident.is_open else None,
+            "plan_state": plan_state,
+            "next": situation.next_deadline(rows, department) if incident.status not in Incident.ENDED else None,
             "waiting": waiting}
 
 
 def _level_name(plan: Plan, code: str) -> str:
-    grade = next((g for g in plan.grading.response_level.grades if g.code == code), None)
-    return grade.name if grade else code
+    return words.grade_name(plan, "response_level", code)
 
 
 def _action_url(incident: Incident, action: str) -> str:
@@ -202,8 +202,8 @@ def _todos(incident: Incident, plan: Plan, user: Any, wait: situation.Activation
 def _activation_todos(incident: Incident, plan: Plan, user: Any,
                       wait: situation.ActivationWait | None) -> list[dict[str, Any]]:
     level = incident.response_level
-    if actions.may(user, incident, "activate"):
-        rule = plan.activation_for(level)
+    rule = plan.activation_for(level)
+    if rule is not None and actions.may(user, incident, "activate"):
         text = (_("%(level)s asks for the emergency plan to be activated: you decide.") if wait else
                 _("%(level)s does not require activating the plan; activate it if the departments must act.")) % {
             "level": _level_name(plan, level)}
@@ -224,9 +224,11 @@ def _activation_todos(incident: Incident, plan: Plan, user: Any,
 
 def _activation_effects(incident: Incident, plan: Plan, rule: Any) -> list[str]:
     """What pressing activate will do, in the plan's names: who is paged, who is tasked, which modes."""
-    if rule is None:
-        return []
-    effects = []
+    effects = [_("The emergency plan is activated at %(level)s; the timeline records who did it.") % {
+        "level": _level_name(plan, rule.level)}]
+    if incident.plan_active:
+        effects = [_("The plan, active at %(old)s, is raised to %(level)s without standing it down.") % {
+            "old": _level_name(plan, incident.activation_level), "level": _level_name(plan, rule.level)}]
     groups = [group.name for target in rule.notify if target.startswith("group:")
               for group in plan.organization.all_groups() if group.code == target[6:]]
     people = resolve(plan, rule.notify, clock.now())

@@ -19,13 +19,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yingji.accounts.lockout import client_address
-from yingji.accounts.roles import allowed
+from yingji.accounts.roles import ACTION_ROLES, allowed
 from yingji.core import clock, numbers
 from yingji.core.actors import ANONYMOUS, link_actor
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
-from yingji.core.models import AuditEntry
-from yingji.incidents import actions
+from yingji.incidents import actions, situation
 from yingji.incidents.models import (
     Bulletin,
     ChecklistItem,
@@ -396,7 +395,7 @@ def _ack_context(message: Message) -> dict[str, Any]:
     else:
         steps: dict[str, str] = {Message.Kind.PAGE: "on_site", Message.Kind.ESCALATION: "escalation",
                                  Message.Kind.BREACH: "breach", Message.Kind.ACTIVATION: "plan",
-                                 Message.Kind.MODE_SWITCH: "mode"}
+                                 Message.Kind.MODE_SWITCH: "mode", Message.Kind.ACTIVATION_REQUEST: "decide"}
         step = steps.get(message.kind, "follow")
     leader = _leader(current, plan, message.person)
     paged = plan.person(message.person) if message.person else None
@@ -408,26 +407,27 @@ def _ack_context(message: Message) -> dict[str, Any]:
             "system_name": system.name if system else incident.system,
             "escalation": message.kind == Message.Kind.ESCALATION,
             "department_name": department.name if department else (message.task.name if message.task else ""),
-            "next_step": step, "leader": leader,
+            "next_step": step, "leader": leader, "leader_phone": _reachable_at(leader, paged),
+            "waited": plan.timers.acknowledge * max(1, message.step),
             "hotline": plan.hospital.it_hotline or "",
             "raised": with_contacts(current.bulletins.filter(lowered_at__isnull=True))}  # type: ignore[attr-defined]
 
 
 def _leader(incident: Incident, plan: Any, paged: str) -> Any:
-    """Who took the incident (acknowledged it first), as the plan's person, so that a department
-    lead or a director paged later can call them; None when unknown or when it is the reader.
-    The link reaches only a person the plan pages, and expires (notifications.ack_valid)."""
-    entry = (AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="incident.acknowledged")
-             .order_by("id").first())
-    if entry is None:
-        return None
-    code = (entry.data or {}).get("person") or ""
-    if not code:
-        from yingji.accounts.models import User
-
-        code = User.objects.filter(username=entry.actor).values_list("person", flat=True).first() or ""
+    """Who took the incident, as the plan's person, so that a department lead or a director paged
+    later can call them; None when nobody has, or when it is the reader."""
+    code = situation.lead_person(incident)
     person = plan.person(code) if code and code != paged else None
     return person if person is not None and (person.phone or person.mobile) else None
+
+
+def _reachable_at(leader: Any, paged: Any) -> str:
+    """The leader's number for the reader of a link, which needs no login: the work phone, and the
+    mobile only when the person paged is one who may see mobiles (those who page people)."""
+    if leader is None:
+        return ""
+    sees_mobiles = paged is not None and paged.role in ACTION_ROLES["see_contacts"]
+    return leader.phone or (leader.mobile if sees_mobiles else "") or ""
 
 
 def _ack_page(request: HttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:

@@ -39,7 +39,8 @@ CRITICALITY: dict[str, Promise] = {"core": gettext_lazy("core"), "important": ge
                                    "general": gettext_lazy("general")}
 # How a page was acknowledged (`Message.acked_via`).
 VIA: dict[str, Promise] = {"link": gettext_lazy("acknowledgement link"), "web": gettext_lazy("web page"),
-                           "api": gettext_lazy("API")}
+                           "api": gettext_lazy("API"),
+                           "activated": gettext_lazy("by activating the plan")}
 SIGNED_AS: dict[str, Promise] = {"lead": gettext_lazy("Lead"), "finance": gettext_lazy("Finance")}
 # The facts of an incident that the engineer updates on site.
 FACTS: dict[str, Promise] = {
