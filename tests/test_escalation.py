@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from django.test import Client
 
+from yingji.accounts.models import User
 from yingji.core.actors import CLI
 from yingji.core.demo import load_demo
 from yingji.core.models import AuditEntry
@@ -105,21 +106,22 @@ def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fas
     assert {d["channel"] for d in sent} == {"email", "sms"}
 
 
-def test_not_fixed_in_time_raises_class_and_level_and_tells_the_director(fast: Any, api: Any, sinks: Any) -> None:
+def test_not_fixed_in_time_raises_level_3_to_2_and_tells_the_director(fast: Any, api: Any, sinks: Any) -> None:
+    """Seed 001: "若30分钟未恢复，升级为二级事件". The level rises, the fault class does not."""
     smtp, http = sinks
     incident = report(api("nurse-wang"))
     api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
     director, vp = fast.person("info-director"), fast.person("vp-info")
-    drive(lambda: Incident.objects.get().fault_class == "II")
+    drive(lambda: Incident.objects.get().response_level == "2")
     current = Incident.objects.get()
-    assert current.response_level == "2" and current.raised == {"fault_class": "II", "response_level": "2"}
+    assert current.fault_class == "III" and current.raised == {"response_level": "2"}
     drive(lambda: any("4 秒" in m.get_content() for m in mail_to(smtp, director.email))  # the fix deadline, in words
           and bool(sms_to(http, vp.mobile)))
     actions = list(AuditEntry.objects.filter(subject_id=incident["id"]).values_list("action", flat=True))
     assert "incident.escalated" in actions
     # The rules cannot lower a raised grade when facts change.
     api("eng-duty").post(f"/incidents/{incident['id']}/restore")
-    assert Incident.objects.get().fault_class == "II"
+    assert Incident.objects.get().response_level == "2"
 
 
 def test_core_outage_declares_standalone_mode_and_tells_the_cashier(fast: Any, api: Any, sinks: Any) -> None:
@@ -189,3 +191,22 @@ def test_updates_are_written_in_the_plans_language_whatever_language_is_active(d
         actions.acknowledge(CLI, intake.incident)
     [update] = Message.objects.filter(kind="update")
     assert update.body.startswith("Acknowledged by Yingji administrator (command line).")
+
+
+def test_a_page_that_reaches_nobody_is_said_to_the_office(demo: Any) -> None:
+    """A department without a head in the plan: the office hears who could not be told, once."""
+    from yingji.core.actors import CLI
+    from yingji.incidents import actions
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    plan_actions.import_and_publish(CLI, template_text("zh").replace(
+        "kind: finance, lead: cashier-head,", "kind: finance,"), note="cashier without a head")
+    forget_published()
+    incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
+    actions.perform(User.objects.get(username="dean"), incident, "activate")  # level 2 tasks the cashier
+    told = Message.objects.filter(incident=incident, kind="update", body__contains="收费科没有负责人")
+    assert sorted(told.values_list("person", flat=True)) == ["info-deputy", "info-director"]
+    assert AuditEntry.objects.filter(subject_id=incident.pk, action="incident.unreached",
+                                     data__target="department:cashier").count() == 1

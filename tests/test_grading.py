@@ -103,3 +103,60 @@ def test_an_override_needs_the_office_and_a_reason(api: Any) -> None:
         except error:
             continue
         raise AssertionError(f"expected {error.__name__}")
+
+
+def test_the_fix_deadline_raises_level_3_only_and_never_makes_level_1(api: Any) -> None:
+    """The 30-minute rule is plan data (timers.fix_escalation): 3 → 2, and nothing for a level-2
+    incident, whose level 1 can only come from the plan's own conditions (core down over 2 h)."""
+    small = report(api("nurse-wang"))
+    wide = report(api("nurse-wang"), system="LIS", scope="hospital")
+    assert (small["grade"]["response_level"], wide["grade"]["response_level"]) == ("3", "2")
+    clock.advance(timedelta(minutes=30, seconds=1))
+    service.run_due()
+    small_now, wide_now = Incident.objects.get(pk=small["id"]), Incident.objects.get(pk=wide["id"])
+    assert (small_now.response_level, small_now.fault_class) == ("2", small["grade"]["fault_class"])
+    assert (wide_now.response_level, wide_now.fault_class) == ("2", wide["grade"]["fault_class"])
+    assert wide_now.raised == {}
+    told = AuditEntry.objects.filter(subject_id=wide["id"], action="timer.breached", data__deadline="fix")
+    assert told.exists()  # the director is still told that it was not fixed in time
+
+
+def test_a_plan_without_fix_escalation_raises_nothing(api: Any) -> None:
+    from yingji.core.actors import CLI
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    rule = '  fix_escalation:\n    - {scheme: response_level, grade: "3", raise_to: "2"}\n'
+    text = template_text("zh").replace(rule, "")
+    assert "fix_escalation" not in text.split("timers:")[1].split("notifications:")[0]
+    plan_actions.import_and_publish(CLI, text, note="no fix escalation")
+    forget_published()  # publishing forgets it on commit; a test's transaction never commits
+    incident = report(api("nurse-wang"))
+    clock.advance(timedelta(minutes=30, seconds=1))
+    service.run_due()
+    # The deadline passed and the director was told, but it raised nothing (the plan's own grading
+    # rules may still move the level with the elapsed time: that is the rules, not the deadline).
+    assert Incident.objects.get(pk=incident["id"]).raised == {}
+    assert AuditEntry.objects.filter(subject_id=incident["id"], action="timer.breached", data__deadline="fix").exists()
+    assert not AuditEntry.objects.filter(subject_id=incident["id"], action="incident.escalated").exists()
+
+
+def test_the_plan_says_which_scopes_start_the_mode_clocks(api: Any) -> None:
+    """Seed 004: the stand-alone and paper clocks run for an overall fault; the shipped plans say
+    `scopes: [hospital]`, so part of HIS down starts none, and a plan may name other scopes."""
+    partial = report(api("nurse-wang"), scope="partial")
+    assert not Timer.objects.filter(incident_id=partial["id"], kind="mode").exists()
+    wide = report(api("nurse-wang"), system="NET", scope="hospital")
+    assert Timer.objects.filter(incident_id=wide["id"], kind="mode").count() == 2
+
+    from yingji.core.actors import CLI
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    plan_actions.import_and_publish(CLI, template_text("zh").replace("scopes: [hospital]", "scopes: [area, partial]"),
+                                    note="regional clocks")
+    forget_published()
+    area = report(api("nurse-wang"), system="DB", scope="area")
+    assert Timer.objects.filter(incident_id=area["id"], kind="mode").count() == 2

@@ -146,3 +146,28 @@ def test_a_duration_past_ten_years_is_an_error_not_an_overflow() -> None:
     assert text != ZH
     [(line, path, message)] = errors_of(text)
     assert path == "timers.acknowledge" and "ten years" in message and line == line_of(ZH, "  acknowledge: 5m")
+
+
+def test_a_fix_escalation_names_grades_of_its_scheme() -> None:
+    text = ZH.replace('grade: "3", raise_to: "2"', 'grade: "3", raise_to: "II"')
+    assert (line_of(text, 'raise_to: "II"'), "timers.fix_escalation[0].raise_to",
+            "unknown response level 'II'") in errors_of(text)
+
+
+def test_a_target_that_reaches_nobody_is_a_warning_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The plan is still valid (exit 0), but a department without a head is named, with the line
+    of the target that would page it."""
+    text = ZH.replace("kind: logistics, lead: warehouse-head}", "kind: logistics}")
+    path = tmp_path / "plan.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["plan", "validate", str(path)]) == 0
+    out = capsys.readouterr()
+    line = line_of(text, "department:warehouse, department:physical-exam")
+    assert f"{path}:{line}: timers.modes[1].notify[4]: warning: department 'warehouse'" in out.err
+    assert "(1 warning(s))" in out.out
+    assert main(["plan", "validate", str(tmp_path / "none.yaml")]) == 1
+
+
+def test_the_shipped_plans_leave_nobody_out() -> None:
+    for language in ("zh", "en"):
+        assert parse_plan(template_text(language)).target_warnings() == []

@@ -37,10 +37,10 @@ def _migrate() -> None:
 
 def cmd_plan_validate(args: argparse.Namespace) -> int:
     # Validation needs no database: it works on a laptop before anything is installed.
-    from yingji.plans.loader import PlanInvalid, load_plan_file
+    from yingji.plans.loader import PlanInvalid, load_plan_file, plan_warnings
 
     try:
-        plan, _ = load_plan_file(args.file)
+        plan, text = load_plan_file(args.file)
     except FileNotFoundError:
         print(f"{args.file}: no such file", file=sys.stderr)
         return 1
@@ -48,7 +48,10 @@ def cmd_plan_validate(args: argparse.Namespace) -> int:
         print(exc.format(args.file), file=sys.stderr)
         print(f"{args.file}: {len(exc.errors)} error(s)", file=sys.stderr)
         return 1
-    print(f"{args.file}: OK: {plan.summary()}")
+    warnings = plan_warnings(text, plan)
+    for warning in warnings:
+        print(warning.format(args.file), file=sys.stderr)
+    print(f"{args.file}: OK: {plan.summary()}" + (f" ({len(warnings)} warning(s))" if warnings else ""))
     return 0
 
 

@@ -218,24 +218,21 @@ def _regrade_timer(timer: timers.Timer) -> None:
 
 @timers.handler("fix")
 def _not_fixed(timer: timers.Timer) -> None:
-    """Not fixed (nor escalated by activation) in time: raise the class and the level one step."""
+    """Not fixed (nor escalated by activation) in time: the fix_breach people are told, and the
+    grades the plan's `timers.fix_escalation` names are raised (a level-3 incident to level 2)."""
     incident = Incident.objects.get(pk=timer.incident_id or 0)
     if not incident.is_open or incident.status == S.RESTORED:
         return
     plan = plan_of(incident.plan_version_id)
-    raised = dict(incident.raised)
-    for scheme in ("fault_class", "response_level"):
-        codes = [g.code for g in getattr(plan.grading, scheme).grades if not g.manual]
-        current = getattr(incident, scheme)
-        position = codes.index(current) if current in codes else len(codes)
-        if position > 0 and scheme not in incident.grade_overrides:
-            raised[scheme] = codes[position - 1]
-    incident.raised = raised
-    incident.save(update_fields=["raised"])
+    new = {rule.scheme: rule.raise_to for rule in plan.timers.fix_escalation
+           if getattr(incident, rule.scheme) == rule.grade and rule.scheme not in incident.grade_overrides}
     _log(WORKER, "timer.breached", incident, deadline="fix")
-    _log(WORKER, "incident.escalated", incident, raised=raised)
-    _regrade(WORKER, incident, "fix deadline passed")
-    escalation.on_escalated(incident, {k: getattr(incident, k) for k in raised})
+    if new:
+        incident.raised = {**incident.raised, **new}
+        incident.save(update_fields=["raised"])
+        _log(WORKER, "incident.escalated", incident, raised=new)
+        _regrade(WORKER, incident, "fix deadline passed")
+    escalation.on_escalated(incident, {scheme: getattr(incident, scheme) for scheme in new})
 
 
 # -- reporting ----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from yingji.core.actors import WORKER, Actor, actor_name, display_name
 from yingji.core.models import AuditEntry
 from yingji.notify import service as notify
 from yingji.notify.models import Message
-from yingji.oncall.targets import resolve
+from yingji.oncall.targets import resolve, why_nobody
 from yingji.plans.durations import human_duration
 from yingji.plans.schema import Plan, Scenario
 from yingji.plans.store import plan_of
@@ -30,7 +30,6 @@ from yingji.timers import service as timers
 from . import situation
 from .models import Bulletin, DepartmentTask, DowntimeMode, Incident
 
-WIDE_SCOPES = ("partial", "hospital")  # a core outage, not one broken workstation
 CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
 
 
@@ -69,12 +68,33 @@ def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: i
           skip: set[str] | None = None) -> list[str]:
     """Page `targets` at a step of the chain. From step 1 on it is an escalation, and says so: the
     person reached knows the ones before did not answer within the acknowledge time."""
-    people = [p for p in resolve(plan, targets, clock.now()) if p not in (skip or set())]
+    people = [p for p in reach(incident, plan, targets) if p not in (skip or set())]
     template = "escalation" if kind == Message.Kind.ESCALATION else "page"
     notify.enqueue(incident, kind, people, template, context(
         incident, plan, deadline=span(plan, plan.timers.acknowledge),
         waited=span(plan, plan.timers.acknowledge * step)), needs_ack=True, step=step)
     record(WORKER, "incident.paged", incident, step=step, targets=targets, people=people, kind=kind)
+    return people
+
+
+def reach(incident: Incident, plan: Plan, targets: list[str]) -> list[str]:
+    """The people `targets` name now. A target that reaches nobody (a department without a head, a
+    group with nobody in it, a role nobody holds) is not dropped in silence: the office is told,
+    once per incident and target, who could not be told and why."""
+    people = resolve(plan, targets, clock.now())
+    for target in targets:
+        if plan.silent_target(target) is None or AuditEntry.objects.filter(
+                subject_type="incident", subject_id=incident.pk, action="incident.unreached",
+                data__target=target).exists():
+            continue
+        with override(plan.hospital.language):
+            why = why_nobody(plan, target)
+        record(WORKER, "incident.unreached", incident, target=target)
+        office = [code for code in (plan.organization.office.leader, *plan.organization.office.deputies) if code]
+        notify.enqueue(incident, Message.Kind.UPDATE, office, "update", context(
+            incident, plan, event=say(plan, gettext_lazy("Could not tell anyone for %(target)s: %(why)s. Tell them "
+                                                         "yourself and name a person in the plan."),
+                                      target=why[0], why=why[1])))
     return people
 
 
@@ -94,13 +114,14 @@ def on_open(incident: Incident) -> None:
 
 
 def on_facts(incident: Incident) -> None:
-    """The scope or systems changed: a core outage starts the downtime-mode clocks (from the report)."""
-    if incident.scope not in WIDE_SCOPES or not incident.is_open:
+    """The scope or systems changed: an outage of the systems and scope a mode names starts that
+    mode's clock (from the report)."""
+    if not incident.is_open:
         return
     plan = plan_of(incident.plan_version_id)
     systems = set(incident.systems())
     for index, switch in enumerate(plan.timers.modes):
-        if systems & set(switch.systems):
+        if systems & set(switch.systems) and incident.scope in switch.scopes:
             timers.schedule("mode", f"incident:{incident.pk}:mode:{index}",
                             incident.reported_at + timedelta(seconds=switch.after), incident.pk,
                             {"index": index}, once=True)
@@ -125,7 +146,7 @@ def request_activation(incident: Incident) -> list[str]:
                                                  data__level=wait.level).exists():
         return []
     targets = [f"role:{role}" for role in sorted(wait.roles)]
-    people = resolve(plan, targets, clock.now())
+    people = reach(incident, plan, targets)
     notify.enqueue(incident, Message.Kind.ACTIVATION_REQUEST, people, "activation_request", context(
         incident, plan, level=wait.level_name, who=say(plan, gettext_lazy(", ")).join(wait.people)),
         needs_ack=True)
@@ -162,13 +183,15 @@ def on_activated(actor: Actor, incident: Incident, notify_targets: list[str], ta
     already = set(notify.paged_people(incident))
     level = plan.grade_name("response_level", incident.activation_level)
     ctx = context(incident, plan, level=level, deadline=span(plan, plan.timers.department_ack))
-    groups = [p for p in resolve(plan, notify_targets, clock.now()) if p not in already]
+    groups = [p for p in reach(incident, plan, notify_targets) if p not in already]
     notify.enqueue(incident, Message.Kind.ACTIVATION, groups, "activation", ctx)
     for task in tasks:
         department = plan.department(task.department)
         if department and department.lead:
             notify.enqueue(incident, Message.Kind.ACTIVATION, [department.lead], "activation", ctx,
                            needs_ack=True, task=task)
+        elif department:  # tasked, but nobody to tell: the office hears of it
+            reach(incident, plan, [f"department:{department.code}"])
         _schedule_department_ack(task)
     _tell(incident, plan, say(plan, gettext_lazy("The plan is activated: %(level)s."), level=level),
           exclude=_person_of(actor), only=already)
@@ -198,7 +221,7 @@ def prompt_if_peak(incident: Incident, plan: Plan) -> None:
 
 def on_scenario(incident: Incident, plan: Plan, scenario: Scenario) -> list[str]:
     """Page the scenario's duty chain, with its bulletin and the outside contacts to call."""
-    people = resolve(plan, scenario.notify, clock.now())
+    people = reach(incident, plan, scenario.notify)
     contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for c in plan.contacts(scenario.contacts))
     notify.enqueue(incident, Message.Kind.ACTIVATION, people, "scenario",
                    context(incident, plan, scenario=scenario.name, bulletin=scenario.bulletin or "",
@@ -263,7 +286,8 @@ def on_escalated(incident: Incident, raised: dict[str, str]) -> None:
     plan = plan_of(incident.plan_version_id)
     grades = [plan.grade_name(scheme, code) for scheme, code in raised.items()]
     what = say(plan, gettext_lazy("Not fixed within %(limit)s; raised to %(grades)s."),
-               limit=span(plan, plan.timers.fix), grades=say(plan, gettext_lazy(", ")).join(grades) or "-")
+               limit=span(plan, plan.timers.fix), grades=say(plan, gettext_lazy(", ")).join(grades)) if grades \
+        else say(plan, gettext_lazy("Not fixed within %(limit)s."), limit=span(plan, plan.timers.fix))
     people = tell_breach(incident, plan, plan.timers.fix_breach, what)
     _tell(incident, plan, what, exclude=people)
 
@@ -285,7 +309,7 @@ def _tell(incident: Incident, plan: Plan, event: str, exclude: list[str] | None 
 
 def tell_breach(incident: Incident, plan: Plan, targets: list[str], what: str) -> list[str]:
     """A deadline passed: the plan's people for that deadline are told; returns who."""
-    people = resolve(plan, targets, clock.now())
+    people = reach(incident, plan, targets)
     notify.enqueue(incident, Message.Kind.BREACH, people, "breach", context(incident, plan, what=what))
     return people
 
@@ -349,14 +373,14 @@ def _not_on_site(timer: timers.Timer) -> None:
 def _declare_mode(timer: timers.Timer) -> None:
     """The core outage lasted long enough: departments switch to stand-alone or paper."""
     incident = _incident(timer)
-    if not incident.is_open or incident.scope not in WIDE_SCOPES:
-        return
     plan = plan_of(incident.plan_version_id)
     switch = plan.timers.modes[int(timer.payload["index"])]
+    if not incident.is_open or incident.scope not in switch.scopes:  # narrowed since the clock started
+        return
     declare_mode(WORKER, incident, plan, switch.mode, switch.departments, clock.now())
     elapsed = span(plan, int((clock.now() - incident.reported_at).total_seconds()))
     mode_name = say(plan, DowntimeMode.Mode(switch.mode).label)
-    notify.enqueue(incident, Message.Kind.MODE_SWITCH, resolve(plan, switch.notify, clock.now()), "mode_switch",
+    notify.enqueue(incident, Message.Kind.MODE_SWITCH, reach(incident, plan, switch.notify), "mode_switch",
                    context(incident, plan, mode=mode_name, elapsed=elapsed, instruction=switch.instruction or ""))
 
 

@@ -11,18 +11,23 @@ from yingji.notify.service import profiles
 from yingji.plans.schema import TARGET_RE, Plan
 
 from .rosters import duty_at
-from .targets import resolve
+from .targets import resolve, why_nobody
 
 
 def all_targets(plan: Plan) -> list[str]:
-    lists = [t.page + t.escalation for t in plan.treatment] + [a.notify for a in plan.activation]
-    lists += [m.notify for m in plan.timers.modes] + [s.notify for s in plan.scenarios]
-    lists += [plan.timers.on_site_breach, plan.timers.fix_breach, plan.timers.department_ack_breach]
-    return [target for targets in lists for target in targets]
+    return [target for _path, targets in plan.target_lists() for target in targets]
+
+
+def nobody_reached(plan: Plan) -> list[str]:
+    """Each target of the plan that reaches nobody (`Plan.silent_target`), once, in words: shown
+    on the plan page and the on-duty page; at run time the office is told instead."""
+    silent = dict.fromkeys(t for t in all_targets(plan) if plan.silent_target(t))
+    return [_("Pages for %(name)s reach nobody: %(why)s.") % dict(zip(("name", "why"), why_nobody(plan, target),
+                                                                     strict=True)) for target in silent]
 
 
 def warnings(plan: Plan, at: datetime) -> list[str]:
-    out = []
+    out = nobody_reached(plan)
     targets = all_targets(plan)
     for group in sorted({m[2] for t in targets if (m := TARGET_RE.match(t)) and m[1] == "oncall"}):
         if plan.roster_of_group(group) is None:

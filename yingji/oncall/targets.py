@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 from yingji.plans.schema import TARGET_RE, Plan
 
 from .rosters import duty_at
@@ -50,3 +52,20 @@ def _one(plan: Plan, kind: str, code: str, at: datetime) -> list[str]:
                 return _group_people(plan, code)[:1]
             return [duty_at(plan, roster, at).person]
     return []
+
+
+def why_nobody(plan: Plan, target: str) -> tuple[str, str]:
+    """(who was meant, why nobody is reached), in the active language, for a target the plan
+    leaves empty (`Plan.silent_target`)."""
+    from yingji.accounts.models import Role
+
+    kind, _sep, code = target.partition(":")
+    if kind == "department":
+        department = plan.department(code)
+        name = department.name if department else code
+        return name, _("%(name)s has no head in the plan") % {"name": name}
+    if kind == "role":
+        return str(dict(Role.choices).get(code, code)), _("nobody in the plan holds this role")
+    group = next((g for g in plan.organization.all_groups() if g.code == code), None)
+    name = group.name if group else code
+    return name, _("%(name)s has nobody in it in the plan") % {"name": name}

@@ -185,6 +185,12 @@ def parse_plan(text: str) -> Plan:
     return plan
 
 
+def plan_warnings(text: str, plan: Plan) -> list[PlanError]:
+    """What a valid plan should still fix (a page that reaches nobody), with lines, like errors."""
+    index = _LineIndex(yaml.compose(text))
+    return [PlanError(index.line(path), dotted(path), f"warning: {msg}") for path, msg in plan.target_warnings()]
+
+
 def load_plan_file(path: str | Path) -> tuple[Plan, str]:
     text = Path(path).read_text(encoding="utf-8")
     return parse_plan(text), text

@@ -248,9 +248,22 @@ class ModeSwitch(Strict):
     after: Duration = Field(description="of core outage")
     mode: Mode
     systems: list[Code] = Field(description="whose outage starts this clock")
+    scopes: list[Scope] = Field(["partial", "hospital"], description="the scopes of outage that start this clock "
+                                "(seed 004: an overall fault, hospital)")
     departments: list[Code]
     notify: list[str] = []
     instruction: Text | None = None
+
+
+class FixEscalation(Strict):
+    """What the fix deadline does to a grade when it passes unfixed (seed 001: "若30分钟未恢复，升级为
+    二级事件"): a level-3 incident becomes level 2. It raises from one grade to another, never
+    beyond, so a level-2 incident is not made level 1 by the clock (level 1 comes from the plan's
+    own conditions)."""
+
+    scheme: Literal["fault_class", "response_level", "duration_level"]
+    grade: Code = Field(description="the grade the deadline raises (a level-3 incident: \"3\")")
+    raise_to: Code = Field(description="what it becomes (\"2\")")
 
 
 class Timers(Strict):
@@ -261,8 +274,9 @@ class Timers(Strict):
     backentry: Duration = parse_duration("24h")
     modes: list[ModeSwitch] = []
     on_site_breach: list[str] = Field([], description="told when the engineer is not on site in time")
-    fix_breach: list[str] = Field([], description="told (the director) when the fault is not fixed in time; "
-                                  "the class and level are raised one step")
+    fix_breach: list[str] = Field([], description="told (the director) when the fault is not fixed in time")
+    fix_escalation: list[FixEscalation] = Field([], description="grades the fix deadline raises when it "
+                                                "passes; empty: it raises nothing, only tells fix_breach")
     department_ack_breach: list[str] = Field([], description="told when a department has not acknowledged "
                                              "the activation in time (medical / nursing heads)")
 
@@ -488,6 +502,51 @@ class Plan(Strict):
             f"{len(self.procedures)} department procedures, {len(self.scenarios)} scenarios"
         )
 
+    # -- who the plan's targets reach --------------------------------------------------------
+
+    def target_lists(self) -> list[tuple[tuple[Any, ...], list[str]]]:
+        """Every list of notification targets in the plan, with its path."""
+        lists: list[tuple[tuple[Any, ...], list[str]]] = []
+        for i, treat in enumerate(self.treatment):
+            lists += [(("treatment", i, "page"), treat.page), (("treatment", i, "escalation"), treat.escalation)]
+        lists += [(("activation", i, "notify"), act.notify) for i, act in enumerate(self.activation)]
+        lists += [(("timers", name), getattr(self.timers, name))
+                  for name in ("on_site_breach", "fix_breach", "department_ack_breach")]
+        lists += [(("timers", "modes", i, "notify"), m.notify) for i, m in enumerate(self.timers.modes)]
+        lists += [(("scenarios", i, "notify"), s.notify) for i, s in enumerate(self.scenarios)]
+        return lists
+
+    def silent_target(self, target: str) -> str | None:
+        """Why a target reaches nobody whatever the day (a department without a head, a group with
+        no members, a role nobody holds), or None when it reaches someone."""
+        match = TARGET_RE.match(target)
+        if not match:
+            return None
+        kind, code = match[1], match[2]
+        group = next((g for g in self.organization.all_groups() if g.code == code), None)
+        if kind == "department" and (found := self.department(code)) is not None and not found.lead:
+            return f"department {code!r} ({found.name}) has no lead: nobody is told"
+        if kind in ("group", "oncall") and group is not None and not self.roster_of_group(code) \
+                and not any((group.leader, *group.deputies, *group.members)):
+            return f"group {code!r} ({group.name}) has no leader, deputies or members: nobody is told"
+        if kind == "role" and not any(p.role == code for p in self.people):
+            return f"nobody in the plan holds role {code!r}: nobody is told"
+        return None
+
+    def target_warnings(self) -> list[tuple[tuple[Any, ...], str]]:
+        """(path, message) for each target that reaches nobody, and each oncall: of a group without
+        a roster (its leader answers instead of someone on duty). The plan is still valid."""
+        warnings = []
+        for path, targets in self.target_lists():
+            for i, target in enumerate(targets):
+                why = self.silent_target(target)
+                match = TARGET_RE.match(target)
+                if why is None and match and match[1] == "oncall" and not self.roster_of_group(match[2]):
+                    why = f"group {match[2]!r} has no roster: its leader is paged instead of someone on duty"
+                if why:
+                    warnings.append(((*path, i), why))
+        return warnings
+
     # -- cross-references ------------------------------------------------------------------
 
     def reference_errors(self) -> list[tuple[tuple[Any, ...], str]]:
@@ -577,6 +636,10 @@ class Plan(Strict):
             targets(treat.escalation, ("treatment", i, "escalation"))
         for name in ("on_site_breach", "fix_breach", "department_ack_breach"):
             targets(getattr(self.timers, name), ("timers", name))
+        for i, rule in enumerate(self.timers.fix_escalation):
+            for key in ("grade", "raise_to"):
+                ref(getattr(rule, key), grade_codes[rule.scheme], ("timers", "fix_escalation", i, key),
+                    rule.scheme.replace("_", " "))
         for i, act in enumerate(self.activation):
             ref(act.level, grade_codes["response_level"], ("activation", i, "level"), "response level")
             targets(act.notify, ("activation", i, "notify"))

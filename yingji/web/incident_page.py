@@ -242,7 +242,7 @@ def _activation_effects(incident: Incident, plan: Plan, rule: Any) -> list[str]:
                                           "limit": human_duration(plan.timers.department_ack)})
     systems = set(incident.systems())
     for switch in plan.timers.modes:
-        if systems & set(switch.systems):
+        if systems & set(switch.systems) and incident.scope in switch.scopes:
             at = incident.reported_at + timedelta(seconds=switch.after)
             effects.append(_("%(mode)s for %(departments)s from %(t)s, on its own clock (activating does not change "
                              "it).") % {"mode": DowntimeMode.Mode(switch.mode).label, "t": _hm(at),

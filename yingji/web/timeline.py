@@ -23,7 +23,7 @@ from yingji.plans.schema import Plan
 from yingji.reviews.models import RegulatoryReport
 
 from . import words
-from .words import choice, department_name, grade_name, listed, people, scheme_name, word
+from .words import choice, department_name, grade_name, listed, people, scheme_name, target_name, word
 
 # Left out of an incident's timeline: one line per paper slip would bury the story.
 QUIET = {"record.added", "incident.loop_closed"}
@@ -165,6 +165,8 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "incident.activation_requested": lambda: _("%(level)s needs the plan activated: asked %(people)s") % {
             "level": grade_name(plan, "response_level", raw.get("level", "")),
             "people": people(plan, raw.get("people") or []) or "–"},
+        "incident.unreached": lambda: _("Nobody could be told for %(target)s: the office was asked to") % {
+            "target": target_name(plan, raw.get("target", ""))},
         "page.acknowledged": lambda: _("%(name)s acknowledged the page (%(via)s)") % d,
         "timer.breached": lambda: _("Deadline missed: %(deadline)s") % {"deadline": _deadline(d)},
         "incident.escalated": lambda: _("Escalated: %(raised)s") % {"raised": listed(

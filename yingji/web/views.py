@@ -37,6 +37,7 @@ from yingji.incidents.models import (
 )
 from yingji.notify.models import Delivery, Message
 from yingji.notify.service import delivery_problems, message_for_token
+from yingji.oncall.checks import nobody_reached
 from yingji.plans import actions as plan_actions
 from yingji.plans.models import PlanVersion
 from yingji.plans.store import plan_of, published
@@ -455,6 +456,7 @@ def plan_view(request: HttpRequest) -> HttpResponse:
         "may_approve": allowed(request.user, "plan_approve"),  # type: ignore[arg-type]
         "may_publish": allowed(request.user, "plan_publish"),  # type: ignore[arg-type]
         "sees_contacts": allowed(request.user, "see_contacts"),  # type: ignore[arg-type]
+        "warnings": nobody_reached(plan) if plan else [],
     })
 
 

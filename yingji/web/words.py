@@ -97,3 +97,16 @@ def people(plan: Plan | None, codes: Iterable[str]) -> str:
     """Plan people by name, in a row (a code the plan does not know is looked up as a login)."""
     return listed(found.name if plan is not None and (found := plan.person(code)) else display_name(code, plan)
                   for code in codes)
+
+
+def target_name(plan: Plan | None, target: str) -> str:
+    """A notification target of the plan in words: "department:warehouse" -> "药库与物资库房"."""
+    kind, _sep, code = target.partition(":")
+    if kind == "department":
+        return department_name(plan, code)
+    if kind == "role":
+        return choice("role", code)
+    if kind in ("group", "oncall") and plan is not None:
+        group = next((g for g in plan.organization.all_groups() if g.code == code), None)
+        return group.name if group else code
+    return people(plan, [code]) if kind == "person" else target
