@@ -83,3 +83,22 @@ def test_systems_and_departments_come_from_the_published_plan(demo: Any) -> None
     assert {s["status"] for s in systems} == {"up"}
     departments = client.get("/api/v1/departments").json()
     assert {"code": "cashier", "name": "收费科", "kind": "finance"} in departments
+
+
+def test_the_plan_s_language_is_the_default_when_nobody_asks(db: Any) -> None:
+    """With an English plan, an API client that sends no Accept-Language gets English errors."""
+    from yingji.core.demo import load_demo
+    from yingji.plans.store import forget_published
+
+    load_demo("en")
+    forget_published()
+    from yingji.accounts.models import ApiToken
+
+    _, token = ApiToken.issue(User.objects.get(username="eng-duty"), "test")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    body = {"system": "NOPE", "symptom": "x"}
+    plain = client.post("/api/v1/incidents", body, content_type="application/json")
+    assert plain.status_code == 400 and "Unknown system" in plain.json()["detail"], plain.content
+    asked = client.post("/api/v1/incidents", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert "未知" in asked.json()["detail"]
+    assert 'lang="en"' in Client().get("/screen").content.decode()

@@ -171,3 +171,27 @@ def test_the_demo_password_passes_the_rules_for_every_demo_login(demo: Any, caps
         validate_password(DEMO_PASSWORD, user)
     assert main(["user", "add", "new-nurse", "--role", "reporter", "--password", DEMO_PASSWORD]) == 0
     assert log_in("new-nurse").status_code == 302
+
+
+def test_a_login_is_tied_to_the_plan_s_person_and_takes_role_and_department_from_it(demo: Any, capsys: Any) -> None:
+    """A second hospital's engineer got 403 on his own page: the login was not the plan's person."""
+    assert main(["user", "add", "zhou.jie", "--person", "eng-duty", "--password", DEMO_PASSWORD]) == 0
+    user = User.objects.get(username="zhou.jie")
+    assert (user.person, user.role, user.department, user.first_name) == ("eng-duty", "engineer", "info", "周杰")
+    assert main(["user", "add", "x", "--person", "nobody"]) == 1
+    assert "--person: 'nobody' is not a person" in capsys.readouterr().err
+    assert main(["user", "add", "y", "--role", "reporter", "--department", "no-such-dept"]) == 1
+    assert "--department: 'no-such-dept' is not a department" in capsys.readouterr().err
+    assert main(["user", "add", "z", "--person", "equipment-head"]) == 1  # the plan gives him no role
+    assert "--role" in capsys.readouterr().err
+
+
+def test_closing_while_the_plan_is_active_says_to_stand_down_first(demo: Any) -> None:
+    from yingji.core.actors import CLI
+    from yingji.incidents import actions
+
+    incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
+    actions.perform(CLI, incident, "activate")
+    actions.perform(CLI, incident, "restore")
+    with pytest.raises(actions.InvalidTransition, match="请先终止预案"):
+        actions.perform(CLI, incident, "close")

@@ -172,3 +172,32 @@ def test_the_on_duty_page_leads_with_the_channel_that_is_not_configured(demo: An
     assert any("YINGJI_SMS_URL" in w for w in found[:2]) and any("YINGJI_EMAIL_URL" in w for w in found[:2])
     assert len([w for w in found if "王建国" in w]) == 1  # named once, in the line of those left out
     assert len(found) <= 4
+
+
+def test_an_overlapping_override_is_said_not_silent(demo: Any) -> None:
+    """The newest override wins where two overlap; the chain and the office's page say which it replaced."""
+    office = Client()
+    office.force_login(User.objects.get(username="info-director"))
+    first = office.post("/rosters/it-duty/override", {"person": "eng-db", "starts_at": "2026-12-10T08:00",
+                                                      "ends_at": "2026-12-11T08:00", "reason": "病假"}, follow=True)
+    assert "取代" not in first.content.decode()
+    second = office.post("/rosters/it-duty/override", {"person": "eng-net", "starts_at": "2026-12-10T20:00",
+                                                       "ends_at": "2026-12-11T20:00"}, follow=True)
+    assert "此安排在重叠时段内取代 孙敏 从 12-10 08:00 到 12-11 08:00 的值班" in second.content.decode()
+    entry = AuditEntry.objects.filter(action="roster.override").order_by("-id").first()
+    assert entry is not None and len(entry.data["overrides"]) == 1
+
+
+def test_the_ical_feed_has_whole_shifts_and_the_same_uids_on_every_fetch(demo: Any) -> None:
+    """A feed fetched an hour later must not clip its first shift nor change its UID."""
+    from yingji.oncall import ical
+
+    roster = demo.roster("it-duty")
+    first = ical.calendar(demo, roster.name, [(roster, d) for d in ical.spans(demo, roster)])
+    clock.advance(timedelta(hours=1, minutes=7))
+    later = ical.calendar(demo, roster.name, [(roster, d) for d in ical.spans(demo, roster)])
+    uids = [re.findall(r"UID:(\S+)", text) for text in (first, later)]
+    assert uids[0] == uids[1] and len(uids[0]) > 60
+    # Every event starts on a handover (08:00 in Asia/Shanghai, 00:00 UTC), the first one included.
+    starts = re.findall(r"DTSTART:(\d{8}T\d{6}Z)", first)
+    assert all(s.endswith("T000000Z") for s in starts), starts[:3]

@@ -115,13 +115,35 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     _django()
     _migrate()
     from yingji.accounts.models import Role, User
+    from yingji.plans.store import published
 
-    if args.role not in Role.values:
-        print(f"--role: must be one of {', '.join(Role.values)}", file=sys.stderr)
+    current = published()
+    plan = current[1] if current else None
+    person = None
+    if args.person:
+        person = plan.person(args.person) if plan else None
+        if person is None:
+            print(f"--person: {args.person!r} is not a person of the published plan"
+                  + ("" if plan else " (no plan is published)"), file=sys.stderr)
+            return 1
+    # The plan's person gives the role and department unless they are given here.
+    role = args.role or (person.role if person else None)
+    department = args.department or (person.department if person else "") or ""
+    if role not in Role.values:
+        print(f"--role: must be one of {', '.join(Role.values)}"
+              + (f" (the plan gives {args.person!r} no role)" if person and not role else ""), file=sys.stderr)
+        return 1
+    if department and plan and plan.department(department) is None:
+        print(f"--department: {department!r} is not a department of the published plan; one of: "
+              + ", ".join(d.code for d in plan.departments), file=sys.stderr)
         return 1
     user = User.objects.filter(username=args.name).first() or User(username=args.name)
     created = user.pk is None
-    user.role, user.department = args.role, args.department or ""
+    user.role, user.department = role, department
+    if person is not None:  # the login is this person: pages to them can be acknowledged by them
+        user.person, user.first_name = person.code, person.name
+        user.phone = user.phone or person.mobile or ""
+        user.email = user.email or person.email or ""
     user.is_staff = user.is_superuser = args.role == "admin"
     if args.password:
         if problems := _password_problems(args.password, user):
@@ -131,7 +153,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     elif created:
         user.set_unusable_password()
     user.save()
-    print(f"{'created' if created else 'updated'} user {user.username} ({user.role})")
+    print(f"{'created' if created else 'updated'} user {user.username} ({user.role})"
+          + (f", the plan's {user.person}" if user.person else ""))
     return 0
 
 
@@ -441,8 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)
     p = user.add_parser("add", help="create or update a user")
     p.add_argument("name")
-    p.add_argument("--role", required=True)
-    p.add_argument("--department", default="")
+    p.add_argument("--role", help="one of Yingji's roles; default: the plan person's role")
+    p.add_argument("--department", default="", help="a department of the published plan; default: the person's")
+    p.add_argument("--person", help="the plan person this login is (their pages, their name, their department)")
     p.add_argument("--password", help="checked against the password rules (length, common, numeric, like the name)")
     p.set_defaults(func=cmd_user_add)
     p = user.add_parser("unlock", help="lift the lock on a login name and/or an address after failed logins")

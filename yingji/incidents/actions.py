@@ -130,6 +130,10 @@ def _check(actor: Actor, incident: Incident, action: str, roles: frozenset[str] 
     if not allowed(actor, action, roles if roles is not None else roles_for(incident, action)):
         raise Forbidden(_("Your role may not %(action)s for this incident.") % {
             "action": ACTION_WORDS.get(action, action)}, action=action)
+    if action == "close" and incident.status == S.RESTORED and incident.plan_active:
+        # The state allows it; what stands in the way is the plan still running.
+        raise InvalidTransition(_("The emergency plan is still active: stand it down before closing."),
+                                action=action, status=incident.status, allowed=allowed_transitions(incident))
     if action in TRANSITIONS and action not in allowed_transitions(incident):
         raise _not_now(action, incident, action=action, allowed=allowed_transitions(incident))
 

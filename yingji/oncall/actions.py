@@ -38,11 +38,16 @@ def override(actor: Actor, plan: Plan, roster: Roster, person: str, starts_at: d
     if ends_at <= starts_at:
         raise BadInput("ends_at", _("The end must be after the start."))
     with audit.writing():
+        # The newest override wins where two cover the same time: say so on the chain (and the page
+        # says it to the office) rather than shadow the older one in silence.
+        overlaps = list(RosterOverride.objects.filter(roster=roster.code, starts_at__lt=ends_at,
+                                                      ends_at__gt=starts_at).order_by("starts_at"))
         row = RosterOverride.objects.create(roster=roster.code, person=person, starts_at=starts_at, ends_at=ends_at,
                                             reason=reason[:300], created_by=actor_name(actor), created_at=clock.now())
         audit.append(actor_name(actor), "roster.override", "roster", row.pk, {
             "roster": roster.code, "person": person, "starts_at": starts_at.isoformat(),
-            "ends_at": ends_at.isoformat(), "reason": reason[:300]})
+            "ends_at": ends_at.isoformat(), "reason": reason[:300], "overrides": [o.pk for o in overlaps]})
+    row.overlaps = overlaps  # type: ignore[attr-defined]
     return row
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from yingji.core import clock
 from yingji.plans.schema import Plan, Roster
 
-from .rosters import Duty, timeline
+from .rosters import Duty, overrides_for, shift_index, shift_start, timeline
 
 WINDOW_BEFORE = timedelta(days=14)
 WINDOW_AFTER = timedelta(days=60)
@@ -37,8 +37,16 @@ def _fold(line: str) -> list[str]:
 
 
 def spans(plan: Plan, roster: Roster, person: str | None = None) -> list[Duty]:
+    """The duty spans around now, whole: the window starts and ends on shift boundaries (and
+    takes in an override that straddles them), so the first and last shifts are not clipped and
+    every event keeps its UID, which holds its start, from one fetch to the next."""
     now = clock.now()
-    rows = timeline(plan, roster, now - WINDOW_BEFORE, now + WINDOW_AFTER)
+    start = shift_start(plan, roster, shift_index(plan, roster, now - WINDOW_BEFORE))
+    end = shift_start(plan, roster, shift_index(plan, roster, now + WINDOW_AFTER) + 1)
+    straddling = overrides_for(roster, start, end)
+    start = min([start, *(o.starts_at for o in straddling)])
+    end = max([end, *(o.ends_at for o in straddling)])
+    rows = timeline(plan, roster, start, end)
     return [d for d in rows if person is None or d.person == person]
 
 

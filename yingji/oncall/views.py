@@ -128,9 +128,17 @@ def roster_override(request: HttpRequest, code: str) -> HttpResponse:
         return redirect("rosters")
     zone = zone_of(plan, roster)  # the form's times are local wall-clock times of the roster
     try:
-        actions.override(request.user, plan, roster, request.POST.get("person", ""),  # type: ignore[arg-type]
-                         starts.replace(tzinfo=zone) if starts.tzinfo is None else starts,
-                         ends.replace(tzinfo=zone) if ends.tzinfo is None else ends, request.POST.get("reason", ""))
+        row = actions.override(request.user, plan, roster, request.POST.get("person", ""),  # type: ignore[arg-type]
+                               starts.replace(tzinfo=zone) if starts.tzinfo is None else starts,
+                               ends.replace(tzinfo=zone) if ends.tzinfo is None else ends,
+                               request.POST.get("reason", ""))
     except ActionError as exc:
         messages.error(request, exc.message)
+        return redirect("rosters")
+    for older in row.overlaps:  # type: ignore[attr-defined]
+        person = plan.person(older.person)
+        messages.warning(request, _("This replaces, where they overlap, %(name)s on duty from %(start)s to %(end)s.")
+                         % {"name": person.name if person else older.person,
+                            "start": f"{older.starts_at.astimezone(zone):%m-%d %H:%M}",
+                            "end": f"{older.ends_at.astimezone(zone):%m-%d %H:%M}"})
     return redirect("rosters")

@@ -1,0 +1,28 @@
+"""The published plan's language is the default for whoever does not say which they want: an API
+client without Accept-Language, a lobby screen, a phone opening a link. A hospital with an English
+plan gets English errors and pages; anyone who asks (header or the language switch) gets theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from .store import published
+
+
+class PlanLanguageMiddleware:
+    """After LocaleMiddleware: replaces its fallback (LANGUAGE_CODE) with the plan's language."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME) and not request.META.get("HTTP_ACCEPT_LANGUAGE"):
+            current = published()
+            if current is not None and current[1].hospital.language != translation.get_language():
+                translation.activate(current[1].hospital.language)
+                request.LANGUAGE_CODE = translation.get_language()
+        return self.get_response(request)
