@@ -102,3 +102,14 @@ def test_the_plan_s_language_is_the_default_when_nobody_asks(db: Any) -> None:
     asked = client.post("/api/v1/incidents", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert "未知" in asked.json()["detail"]
     assert 'lang="en"' in Client().get("/screen").content.decode()
+
+
+def test_the_plan_page_shows_every_section_of_the_plan(demo: Any) -> None:
+    """Prevention, early warning, rewards and penalties and attachments were missing."""
+    client = Client()
+    client.force_login(User.objects.get(username="info-director"))
+    page = client.get("/plan", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    sections = (("预防与预警", demo.document.early_warning[0]), ("奖励与处罚", demo.rewards_and_penalties[0]),
+                ("附件", demo.attachments[0]))
+    for heading, sample in sections:
+        assert heading in page and sample in page

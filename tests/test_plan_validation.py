@@ -171,3 +171,33 @@ def test_a_target_that_reaches_nobody_is_a_warning_with_its_line(tmp_path: Path,
 def test_the_shipped_plans_leave_nobody_out() -> None:
     for language in ("zh", "en"):
         assert parse_plan(template_text(language)).target_warnings() == []
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_the_json_schema_accepts_the_shipped_plans_as_written(language: str) -> None:
+    """An editor checking a plan against `yingji plan schema` must not flag the template's own
+    "08:00" (JSON Schema's format: time wants seconds and an offset)."""
+    import jsonschema
+
+    def as_written(value: object) -> object:  # YAML reads 2026-01-01 as a date; an editor sees text
+        if isinstance(value, dict):
+            return {k: as_written(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_written(v) for v in value]
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    data = as_written(yaml.safe_load(template_text(language)))
+    validator = jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)] == []
+
+
+def test_a_weekly_roster_says_its_handover_day_and_a_start_on_another_day_is_named() -> None:
+    plan = parse_plan(ZH)
+    roster = plan.rosters[0]
+    data = yaml.safe_load(ZH)
+    data["rosters"][0].update({"rotation": "weekly", "handover_day": roster.weekday})
+    assert parse_plan(yaml.safe_dump(data, allow_unicode=True)).rosters[0].handover_day == roster.weekday
+    other = next(day for day in ("monday", "tuesday") if day != roster.weekday)
+    data["rosters"][0]["handover_day"] = other
+    [(line, path, message)] = errors_of(yaml.safe_dump(data, allow_unicode=True))
+    assert line > 1 and path == "rosters[0]" and f"is a {roster.weekday}, not a {other}" in message

@@ -24,11 +24,21 @@ from pydantic import (
     StringConstraints,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from .durations import PATTERN, format_duration, parse_duration
 
 SCHEMA_ID = "yingji/plan@1"
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+# A wall-clock time as plans write it ("08:00"). JSON Schema's `format: time` is RFC 3339's full
+# time with seconds and an offset, which would make editors flag the shipped plans' own "08:00".
+ClockTime = Annotated[time, PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+                      WithJsonSchema({"type": "string", "pattern": r"^([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?$",
+                                      "examples": ["08:00"]})]
 
 Duration = Annotated[
     int,
@@ -312,10 +322,29 @@ class Roster(Strict):
     name: Text
     group: Code
     rotation: Literal["daily", "weekly"] = "daily"
-    handover: time = time(8, 0)
+    handover: ClockTime = time(8, 0)
     timezone: str | None = Field(None, description="IANA zone; default: the hospital's")
     start: date = Field(description="the first shift starts at the handover time of this day")
+    handover_day: Weekday | None = Field(None, description="weekly rosters: the weekday shifts change on; "
+                                         "`start` must be one (default: start's weekday)")
     members: list[Code] = Field(min_length=1, description="in rotation order")
+
+    @model_validator(mode="after")
+    def handover_day_matches_start(self) -> Roster:
+        # A weekly roster hands over on start's weekday; saying it makes the plan readable, and a
+        # start on another day is the mistake a second hospital made without noticing.
+        if self.handover_day is not None:
+            if self.rotation != "weekly":
+                raise ValueError("handover_day is only for weekly rosters")
+            if WEEKDAYS[self.start.weekday()] != self.handover_day:
+                raise ValueError(f"start {self.start.isoformat()} is a {WEEKDAYS[self.start.weekday()]}, "
+                                 f"not a {self.handover_day}: weekly shifts change on start's weekday")
+        return self
+
+    @property
+    def weekday(self) -> str:
+        """The weekday a weekly roster hands over on."""
+        return WEEKDAYS[self.start.weekday()]
 
     @field_validator("timezone")
     @classmethod
@@ -357,8 +386,8 @@ class Scenario(Strict):
 
 class PeakHours(Strict):
     weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
-    start: time = time(9, 0)
-    end: time = time(11, 0)
+    start: ClockTime = time(9, 0)
+    end: ClockTime = time(11, 0)
     instruction: Text
 
 

@@ -54,6 +54,10 @@ CHOICES: dict[str, dict[str, Promise]] = {
     "security": dict(Incident.Security.choices), "criticality": CRITICALITY,
     "mode": dict(DowntimeMode.Mode.choices), "phase": dict(ChecklistItem.Phase.choices),
     "role": dict(Role.choices), "status": dict(Incident.Status.choices),
+    "weekday": {"monday": gettext_lazy("Monday"), "tuesday": gettext_lazy("Tuesday"),
+                "wednesday": gettext_lazy("Wednesday"), "thursday": gettext_lazy("Thursday"),
+                "friday": gettext_lazy("Friday"), "saturday": gettext_lazy("Saturday"),
+                "sunday": gettext_lazy("Sunday")},
 }
 
 
