@@ -22,7 +22,7 @@ from yingji.incidents.models import Incident
 from yingji.notify.models import Message
 from yingji.notify.service import ack_token
 
-from .test_browser import browser  # noqa: F401  (the module's Chromium, shared)
+from .test_browser import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,18 +33,9 @@ DESKTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 
 
 def person(chromium: Any, base: str, username: str | None, viewport: dict[str, int] = DESKTOP) -> Any:
-    """A page signed in as `username` (None: nobody), in Chinese. CSP is bypassed only so that the
-    test can inject axe-core; the pages themselves never need it."""
-    context = chromium.new_context(locale="zh-CN", viewport=viewport, bypass_csp=True,
-                                  extra_http_headers={"Accept-Language": "zh-Hans,zh;q=0.9"})
-    page = context.new_page()
-    if username:
-        page.goto(f"{base}/login")
-        page.fill("#id_username", username)
-        page.fill("#id_password", "yingji-demo")
-        page.click("#login-submit")
-        page.wait_for_url(f"{base}/")
-    return page
+    """`test_browser.login` at a size; CSP is bypassed only so that the test can inject axe-core,
+    the pages themselves never need it."""
+    return login(chromium, base, username, viewport=viewport, bypass_csp=True)
 
 
 def accessible(page: Any) -> None:
@@ -73,7 +64,7 @@ def shoot(page: Any, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def test_the_outage_walked_by_each_role(browser: Any, live_server: Any, demo: Any, monkeypatch: Any) -> None:  # noqa: F811
+def test_the_outage_walked_by_each_role(browser: Any, live_server: Any, demo: Any, monkeypatch: Any) -> None:
     monkeypatch.delenv("YINGJI_SMS_URL", raising=False)
     base = live_server.url
 

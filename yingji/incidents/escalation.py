@@ -90,8 +90,7 @@ def reach(incident: Incident, plan: Plan, targets: list[str]) -> list[str]:
         with override(plan.hospital.language):
             why = why_nobody(plan, target)
         record(WORKER, "incident.unreached", incident, target=target)
-        office = [code for code in (plan.organization.office.leader, *plan.organization.office.deputies) if code]
-        notify.enqueue(incident, Message.Kind.UPDATE, office, "update", context(
+        notify.enqueue(incident, Message.Kind.UPDATE, situation.office_people(plan), "update", context(
             incident, plan, event=say(plan, gettext_lazy("Could not tell anyone for %(target)s: %(why)s. Tell them "
                                                          "yourself and name a person in the plan."),
                                       target=why[0], why=why[1])))
@@ -211,8 +210,7 @@ def prompt_if_peak(incident: Incident, plan: Plan) -> None:
         return
     if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="peak.prompted").exists():
         return
-    office = plan.organization.office
-    people = sorted({p for p in (office.leader, *office.deputies) if p})
+    people = sorted(set(situation.office_people(plan)))
     notify.enqueue(incident, Message.Kind.UPDATE, people, "update",
                    context(incident, plan, event=say(plan, gettext_lazy("Peak hours: %(instruction)s"),
                                                      instruction=plan.peak_hours.instruction)))
