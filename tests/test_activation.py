@@ -32,7 +32,7 @@ def test_level_2_activation_creates_the_plans_departments_and_their_checklists(a
     assert departments == set(rule.departments)
     cashier = DepartmentTask.objects.get(incident=activated, department="cashier")
     texts = list(cashier.items.values_list("phase", "text"))
-    plan_items = [(phase, text) for phase, _, text in demo.procedure_for("cashier").checklist.items()]
+    plan_items = [(item.phase, item.text) for item in demo.procedure_for("cashier").checklist.items()]
     assert texts == plan_items
     assert any("就诊卡" in text for _, text in texts)
     assert cashier.ack_due_at == activated.activated_at + timedelta(seconds=demo.timers.department_ack)

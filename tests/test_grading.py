@@ -160,3 +160,67 @@ def test_the_plan_says_which_scopes_start_the_mode_clocks(api: Any) -> None:
     forget_published()
     area = report(api("nurse-wang"), system="DB", scope="area")
     assert Timer.objects.filter(incident_id=area["id"], kind="mode").count() == 2
+
+
+def test_a_named_fault_grades_by_cause_and_the_grade_says_which_rule(api: Any, client: Any) -> None:
+    """Seeds 002 and 004: a deleted or modified price list is class I even on one workstation; its
+    cause (software) is set with it, and the incident page says which rule matched, by name."""
+    incident = report(api("nurse-wang"), fault="price-list")
+    assert incident["grade"]["fault_class"] == "I"
+    detail = api("eng-duty").get(f"/incidents/{incident['id']}").json()
+    assert (detail["fault"], detail["cause"], detail["scope"]) == ("price-list", "software", "terminal")
+    [rule] = [d for d in grade_log(incident["id"]) if d["scheme"] == "fault_class"]
+    assert rule["condition"]["faults"][0] == "server-down" and "price-list" in rule["condition"]["faults"]
+    from yingji.accounts.models import User
+
+    client.force_login(User.objects.get(username="eng-duty"))
+    page = client.get(f"/incidents/{detail['number']}").content.decode()
+    assert "故障：" in page and "价表被删除或修改" in page
+
+
+def test_the_facts_form_names_a_local_fault_and_an_unknown_one_is_refused(api: Any) -> None:
+    from yingji.core.errors import BadInput
+    from yingji.incidents import actions
+
+    incident = report(api("nurse-wang"))
+    assert incident["grade"]["fault_class"] == "III"
+    row = Incident.objects.get(pk=incident["id"])
+    actions.update_facts(actions.WORKER, row, fault="local-db")
+    row.refresh_from_db()
+    assert (row.fault_class, row.cause) == ("II", "database")
+    try:
+        actions.update_facts(actions.WORKER, row, fault="price-lists")
+    except BadInput as exc:
+        assert exc.field == "fault" and "price-list" in exc.message
+    else:
+        raise AssertionError("an unknown fault was accepted")
+    bad = api("nurse-wang").post("/incidents", {"system": "HIS", "symptom": "x", "fault": "nope"})
+    assert bad.status_code == 400 and bad.json()["field"] == "fault"
+
+
+def test_seed_000_reach_levels_and_eight_kinds_are_graded_beside_the_category(api: Any) -> None:
+    from yingji.incidents import actions
+
+    incident = report(api("nurse-wang"), scope="hospital")
+    assert incident["grade"]["scope_level"] == "especially_major"  # the core HIS totally paralysed
+    partial = report(api("nurse-wang"), system="LIS", scope="partial")
+    assert partial["grade"]["scope_level"] == "relatively_major"
+    row = Incident.objects.get(pk=partial["id"])
+    actions.update_facts(actions.WORKER, row, cause="network")
+    assert Incident.objects.get(pk=row.pk).event_type == "network_fault"
+    actions.update_facts(actions.WORKER, row, security="tampering")
+    row.refresh_from_db()
+    assert (row.event_type, row.category) == ("info_destruction", "DSTAMPER")
+
+
+def test_a_condition_naming_an_unknown_fault_is_an_error_with_its_line() -> None:
+    import pytest
+
+    from yingji.plans.loader import PlanInvalid, parse_plan, template_text
+
+    text = template_text("zh").replace("faults: [switch, local-db", "faults: [swich, local-db", 1)
+    with pytest.raises(PlanInvalid) as raised:
+        parse_plan(text)
+    [error] = raised.value.errors
+    assert "unknown fault 'swich'" in error.message and error.path.startswith("grading.fault_class.grades[1].when")
+    assert text.splitlines()[error.line - 1].strip().startswith("- {faults: [swich")

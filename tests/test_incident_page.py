@@ -150,7 +150,7 @@ def test_department_deadlines_are_grouped_with_the_viewer_s_own_first(demo: Any)
     own = re.search(r'<table class="cards">.*?</table>', html[html.index('id="clocks"'):], re.S)
     assert own and 'data-department="cashier"' in own[0]  # the cashier's own row, not folded away
     assert 'data-department="medtech"' not in own[0]
-    assert re.search(r"10 个科室确认启动：10 个待确认，0 个已确认，0 个超时", clocks)
+    assert re.search(r"11 个科室确认启动：11 个待确认，0 个已确认，0 个超时", clocks)
     assert "科室确认启动 · 收费科" in section(html, "next-deadline")  # hers, not the soonest of all
     assert "褚红" in section(html, "next-deadline")
     todo = section(html, "do-now")
@@ -190,7 +190,7 @@ def test_an_active_plan_is_raised_when_the_level_rises_without_standing_down(dem
     assert "已按三级事件（一般故障）启动的预案提升为二级事件（较大故障）" in section(dean, "confirm-activate")
     actions.perform(User.objects.get(username="dean"), incident, "activate")
     incident.refresh_from_db()
-    assert (incident.activation_level, incident.tasks.count()) == ("2", 11)  # type: ignore[attr-defined]
+    assert (incident.activation_level, incident.tasks.count()) == ("2", 12)  # type: ignore[attr-defined]
     # The requests are answered by activating: the dean's badge goes out, the wait is over.
     assert "pages-badge" not in page_as("dean", "/")
     assert 'id="handoff"' not in page_as("info-director", f"/incidents/{incident.number}")

@@ -19,7 +19,8 @@ def test_a_report_opens_an_incident_with_a_reference_and_a_grade(api: Any) -> No
     assert body["status"] == "reported"
     assert body["number"].startswith("YJ") and body["report"].startswith("R")
     assert body["grade"] == {"fault_class": "III", "response_level": "3", "duration_level": "IV",
-                             "category": "DETECH", "national_grade": "general"}
+                             "category": "DETECH", "national_grade": "general", "scope_level": "general",
+                             "event_type": "other"}
 
 
 def test_reports_about_the_same_system_merge_into_the_open_incident(api: Any) -> None:

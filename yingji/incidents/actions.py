@@ -26,7 +26,7 @@ from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
-from yingji.plans.schema import SCHEME_ORDER, Plan, Scenario
+from yingji.plans.schema import SCHEME_ORDER, Checklist, Plan, Scenario
 from yingji.plans.store import plan_of, published
 from yingji.recovery.models import ManualRecord, Reconciliation
 from yingji.reviews import regulatory
@@ -160,7 +160,7 @@ def facts_of(incident: Incident, plan: Plan, now: datetime) -> grading.Facts:
     end = incident.restored_at or now
     return grading.Facts(
         systems=frozenset(systems), criticality=frozenset(criticality), scope=incident.scope,
-        cause=incident.cause, security=incident.security,
+        cause=incident.cause, security=incident.security, fault=incident.fault,
         outage_s=max(0, int((end - incident.reported_at).total_seconds())),
         patients=incident.patients_affected,
     )
@@ -207,8 +207,10 @@ def _regrade(actor: Actor | str, incident: Incident, why: str) -> list[str]:
         if before.get("duration_level") and why == "elapsed":
             escalation.on_duration_upgraded(incident, incident.duration_level)
         escalation.on_facts(incident)
+        if not incident.restored_at:
+            _start_scenarios(incident, plan, facts)
         if "response_level" in changed and why != "reported":  # on open, escalation.on_open asks
-            escalation.request_activation(incident)
+            escalation.on_level(incident)
     regulatory.ensure_reports(incident)  # a grade or security flag may now owe a report to an authority
     return changed
 
@@ -265,7 +267,7 @@ def _text(field: str, value: str | None, limit: int, required: bool = False) -> 
 def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "", phone: str = "",
                  reporter_name: str = "", department: str = "", patients_affected: int = 0,
                  security_suspected: bool = False, scope: str = "", channel: str = Report.Channel.WEB,
-                 ) -> Intake:
+                 fault: str = "") -> Intake:
     """Record a fault report; join the open incident on that system or open a new one."""
     if not allowed(actor, "phone_report" if channel == Report.Channel.PHONE else "report"):
         raise Forbidden(_("Your role may not report faults."), action="report")
@@ -286,6 +288,7 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
         raise BadInput("scope", _("Scope must be one of: %(v)s") % {"v": ", ".join(SCOPE_ORDER)})
     if not isinstance(patients_affected, int) or patients_affected < 0:
         raise BadInput("patients_affected", _("Must be a whole number, 0 or more."))
+    fault = _fault(plan, fault)
     user = actor if isinstance(actor, User) else None
 
     now = clock.now()
@@ -302,7 +305,7 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
                 plan_version_id=version_id, system=system, title=symptom, location=location,
                 scope=scope or Incident.Scope.TERMINAL, patients_affected=patients_affected,
                 security_suspected=security_suspected, reports_count=1, reported_at=now,
-                last_report_at=now,
+                last_report_at=now, fault=fault, cause=_cause_of(plan, fault, Incident.Cause.UNKNOWN),
             )
             _log(actor, "incident.opened", incident, number=incident.number, system=system,
                  plan_version=version_id, symptom=symptom, location=location)
@@ -310,7 +313,7 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
             _set_board(incident)
             escalation.on_open(incident)
         else:
-            widened = _widen(incident, scope, patients_affected, security_suspected)
+            widened = _widen(incident, plan, scope, patients_affected, security_suspected, fault)
             Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + 1,
                                                            last_report_at=now)
             incident.reports_count += 1
@@ -322,18 +325,37 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
             incident=incident, system=system, symptom=symptom, location=location, phone=phone,
             reporter_name=reporter_name or (user.get_full_name() if user else ""),
             department=department or (user.department if user else ""),
-            patients_affected=patients_affected, security_suspected=security_suspected, scope=scope,
+            patients_affected=patients_affected, security_suspected=security_suspected, scope=scope, fault=fault,
             channel=channel, user=user,
             logged_by=actor_name(actor) if channel == Report.Channel.PHONE else "", reported_at=now,
         )
         _log(actor, "report.received", incident, report=report.number, channel=channel, merged=merged,
              location=location, department=report.department)
+        if merged:
+            _reported_from(actor, incident, plan, report.department)
     return Intake(incident, report, merged)
 
 
-def _widen(incident: Incident, scope: str, patients: int, security_suspected: bool) -> bool:
-    """A later report can only widen what is known: larger scope, more patients, a security flag."""
+def _fault(plan: Plan, code: str) -> str:
+    if code and plan.grading.fault(code) is None:
+        raise BadInput("fault", _("Must be one of: %(v)s") % {"v": ", ".join(f.code for f in plan.grading.faults)})
+    return code
+
+
+def _cause_of(plan: Plan, fault: str, cause: str) -> str:
+    """A named fault says its cause when the cause is not yet known (a deleted price list: software)."""
+    named = plan.grading.fault(fault) if fault else None
+    return named.cause if named is not None and cause == Incident.Cause.UNKNOWN else cause
+
+
+def _widen(incident: Incident, plan: Plan, scope: str, patients: int, security_suspected: bool,
+           fault: str = "") -> bool:
+    """A later report can only widen what is known: larger scope, more patients, a security flag,
+    a named fault where none was named."""
     fields = []
+    if fault and not incident.fault:
+        incident.fault, incident.cause = fault, _cause_of(plan, fault, incident.cause)
+        fields += ["fault", "cause"]
     if scope and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(incident.scope):
         incident.scope = scope
         fields.append("scope")
@@ -399,6 +421,13 @@ def _acknowledged(actor: Actor | str, incident: Incident, **data: Any) -> None:
     escalation.on_acknowledged(actor, incident)
 
 
+def _report_level(incident: Incident, message: Message) -> str:
+    """The level a report page asked about: the one its clock was started for at that moment."""
+    timer = (timers.Timer.objects.filter(incident=incident, kind="report", created_at__lte=message.created_at)
+             .order_by("-created_at").first())
+    return str(timer.payload.get("level", "")) if timer else incident.response_level
+
+
 def acknowledge_message(actor: Actor | str, message: Message, via: str,
                         origin: dict[str, str] | None = None) -> Message:
     """A page acknowledged from its signed link or the API.
@@ -426,6 +455,10 @@ def acknowledge_message(actor: Actor | str, message: Message, via: str,
         if message.task is not None:
             if not message.task.acknowledged_at:
                 _department_acknowledged(who, message.task)
+        elif message.kind == Message.Kind.LEVEL_REPORT:
+            level = _report_level(incident, message)
+            _log(who, "incident.level_reported", incident, person=message.person, level=level)
+            escalation.on_level_reported(who, incident, level)
         elif message.kind in (Message.Kind.PAGE, Message.Kind.ESCALATION) and incident.status == S.REPORTED \
                 and situation.takes_incidents(plan_of(incident.plan_version_id), message.person):
             _acknowledged(who, incident, via=via, person=message.person)
@@ -486,9 +519,7 @@ def _create_tasks(incident: Incident, plan: Plan, departments: list[str] | str, 
             incident=incident, department=code, scenario="",
             defaults={"name": dept.name if dept else code, "ack_due_at": ack_due})
         if new and procedure:
-            ChecklistItem.objects.bulk_create(
-                ChecklistItem(task=task, phase=phase, position=i, text=text)
-                for phase, i, text in procedure.checklist.items())
+            _copy_checklist(task, procedure.checklist)
         if new:
             created.append(code)
     facts = facts_of(incident, plan, now)
@@ -502,9 +533,14 @@ def _scenario_task(incident: Incident, scenario: Scenario) -> DepartmentTask:
     task, new = DepartmentTask.objects.get_or_create(
         incident=incident, department="", scenario=scenario.code, defaults={"name": scenario.name})
     if new:
-        ChecklistItem.objects.bulk_create(ChecklistItem(task=task, phase=phase, position=i, text=text)
-                                          for phase, i, text in scenario.checklist.items())
+        _copy_checklist(task, scenario.checklist)
     return task
+
+
+def _copy_checklist(task: DepartmentTask, checklist: Checklist) -> None:
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(task=task, phase=item.phase, position=item.position, text=item.text, owner=item.owner or "")
+        for item in checklist.items())
 
 
 def stand_down(actor: Actor, incident: Incident) -> Incident:
@@ -636,7 +672,7 @@ def perform(actor: Actor, incident: Incident, action: str, *, note: str = "", le
     raise LookupError(action)
 
 
-FACT_FIELDS = ("scope", "cause", "security", "patients_affected", "extra_systems", "location", "title")
+FACT_FIELDS = ("scope", "cause", "fault", "security", "patients_affected", "extra_systems", "location", "title")
 
 
 def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
@@ -655,6 +691,8 @@ def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
             if getattr(incident, field) != value:
                 before[field], after[field] = getattr(incident, field), value
                 setattr(incident, field, value)
+        if "fault" in after and (cause := _cause_of(plan, incident.fault, incident.cause)) != incident.cause:
+            before["cause"], after["cause"], incident.cause = incident.cause, cause, cause
         if after:
             incident.save(update_fields=list(after))
             _log(actor, "incident.facts", incident, before=before, after=after)
@@ -672,6 +710,8 @@ def _clean_fact(plan: Plan, field: str, value: Any) -> Any:
         if value not in choices[field].values:
             raise BadInput(field, _("Must be one of: %(v)s") % {"v": ", ".join(choices[field].values)})
         return value
+    if field == "fault":
+        return _fault(plan, str(value or ""))
     if field == "patients_affected":
         return numbers.whole(value, field, high=PATIENTS_MAX) or 0
     if field == "extra_systems":
@@ -730,7 +770,7 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
             _set_board(incident)
             regulatory.ensure_reports(incident)  # 较大 or worse set by hand owes the CAC report
             if scheme == "response_level" and incident.is_open:
-                escalation.request_activation(incident)
+                escalation.on_level(incident)
     return incident
 
 
@@ -792,18 +832,56 @@ def raise_scenario(actor: Actor, incident: Incident, code: str) -> Bulletin | No
         raise BadInput("scenario", _("The plan has no scenario %(code)r.") % {"code": code})
     with audit.writing():
         incident = _locked_open(incident, "scenario")
-        if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="scenario.raised",
-                                     data__scenario=code).exists():
+        if _running_scenarios(incident) & {code}:
             raise InvalidTransition(_("This scenario plan is already running for this incident."), scenario=code)
-        _scenario_task(incident, scenario)
-        bulletin = None
-        if scenario.bulletin:
-            bulletin = Bulletin.objects.create(incident=incident, scenario=code, text=scenario.bulletin,
-                                               raised_at=clock.now(), raised_by=actor_name(actor))
-        people = escalation.on_scenario(incident, plan, scenario)
-        _log(actor, "scenario.raised", incident, scenario=code, bulletin=bulletin is not None, people=people,
-             contacts=scenario.contacts)
+        return _run_scenario(actor, incident, plan, scenario)
+
+
+def _running_scenarios(incident: Incident) -> set[str]:
+    return set(AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="scenario.raised")
+               .values_list("data__scenario", flat=True))
+
+
+def _run_scenario(actor: Actor | str, incident: Incident, plan: Plan, scenario: Scenario,
+                  automatic: bool = False) -> Bulletin | None:
+    _scenario_task(incident, scenario)
+    bulletin = None
+    if scenario.bulletin:
+        bulletin = Bulletin.objects.create(incident=incident, scenario=scenario.code, text=scenario.bulletin,
+                                           raised_at=clock.now(), raised_by=actor_name(actor))
+    people = escalation.on_scenario(incident, plan, scenario)
+    _log(actor, "scenario.raised", incident, scenario=scenario.code, bulletin=bulletin is not None, people=people,
+         contacts=[c.code for c in escalation.scenario_contacts(incident, plan, scenario)], automatic=automatic)
+    escalation.scenario_modes(actor, incident, plan, scenario, _reporting_departments(incident))
     return bulletin
+
+
+def _reporting_departments(incident: Incident) -> list[str]:
+    return [d for d in dict.fromkeys(incident.reports.values_list("department", flat=True)) if d]  # type: ignore[attr-defined]
+
+
+def _start_scenarios(incident: Incident, plan: Plan, facts: grading.Facts) -> None:
+    """The automatic scenarios whose conditions now hold start by themselves, whatever the level
+    (seed 004: a regional fault caused by software calls its vendor; one caused by a virus is cut
+    off the intranet)."""
+    automatic = [s for s in plan.scenarios if s.automatic and any(grading.matches(c, facts) for c in s.applies_when)]
+    if not automatic:
+        return
+    running = _running_scenarios(incident)
+    for scenario in automatic:
+        if scenario.code not in running:
+            _run_scenario(WORKER, incident, plan, scenario, automatic=True)
+
+
+def _reported_from(actor: Actor | str, incident: Incident, plan: Plan, department: str) -> None:
+    """A new report from a department while a scenario puts the reporting departments in a mode:
+    that department joins them."""
+    if not department or not any(m.departments == "reporting" for s in plan.scenarios for m in s.modes):
+        return
+    for code in _running_scenarios(incident):
+        scenario = plan.scenario(code)
+        if scenario is not None:
+            escalation.scenario_modes(actor, incident, plan, scenario, [department], only_reporting=True)
 
 
 def raise_scenario_for_system(actor: Actor, code: str) -> Incident:

@@ -88,6 +88,7 @@ class ReportIn(Input):
     patients_affected: Count = 0
     security_suspected: StrictBool = False
     scope: Literal["", "terminal", "area", "partial", "hospital"] = ""
+    fault: Text = Field("", max_length=40, description="what went wrong: a grading.faults code of the plan")
     channel: Literal["api", "phone"] = "api"
 
 
@@ -198,6 +199,7 @@ class IncidentOut(Schema):
     plan_version: int
     scope: str
     cause: str
+    fault: str
     security: str
     security_suspected: bool
     patients_affected: int
@@ -232,6 +234,7 @@ def incident_detail(incident: Incident, user: Any) -> dict[str, Any]:
         "location": incident.location, "status": incident.status, "plan_active": incident.plan_active,
         "activation_level": incident.activation_level or None,
         "plan_version": incident.plan_version_id, "scope": incident.scope, "cause": incident.cause,
+        "fault": incident.fault,
         "security": incident.security, "security_suspected": incident.security_suspected,
         "patients_affected": incident.patients_affected, "systems": incident.systems(),
         "grade": _grades(incident), "grade_overrides": incident.grade_overrides,

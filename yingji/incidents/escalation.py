@@ -23,7 +23,7 @@ from yingji.notify import service as notify
 from yingji.notify.models import Message
 from yingji.oncall.targets import resolve, why_nobody
 from yingji.plans.durations import human_duration
-from yingji.plans.schema import Plan, Scenario
+from yingji.plans.schema import ExternalContact, Plan, Scenario
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
@@ -109,7 +109,14 @@ def on_open(incident: Incident) -> None:
     _schedule_ack(incident, plan, 0)
     _schedule_fix(incident, plan)
     on_facts(incident)
+    on_level(incident)
+
+
+def on_level(incident: Incident) -> None:
+    """The response level is set or changed: whoever must activate it is asked, and a report it
+    owes upward is asked for."""
     request_activation(incident)
+    request_level_report(incident)
 
 
 def on_facts(incident: Incident) -> None:
@@ -151,6 +158,55 @@ def request_activation(incident: Incident) -> list[str]:
         needs_ack=True)
     record(WORKER, "incident.activation_requested", incident, level=wait.level, targets=targets, people=people)
     return people
+
+
+def request_level_report(incident: Incident) -> list[str]:
+    """The graded level owes a report upward within a time (seed 001: level 2, to the deputy
+    commander within 10 minutes): page who reports, once per level, and start its clock; tell the
+    people reported to that it is coming. Returns who must report."""
+    plan = plan_of(incident.plan_version_id)
+    rule = plan.activation_for(incident.response_level)
+    if rule is None or rule.report is None or not incident.is_open or incident.restored_at:
+        return []
+    key = f"incident:{incident.pk}:report:{incident.response_level}"
+    if timers.Timer.objects.filter(key=key).exists():
+        return []
+    report = rule.report
+    level = plan.grade_name("response_level", incident.response_level)
+    to = reach(incident, plan, report.to)
+    to_names = say(plan, gettext_lazy(", ")).join(p.name for code in to if (p := plan.person(code)))
+    people = reach(incident, plan, report.by)
+    # The clock first: an acknowledgement finds the level it answers by the clock started before its page.
+    timers.schedule("report", key, clock.now() + timedelta(seconds=report.within), incident.pk,
+                    {"level": incident.response_level}, once=True)
+    notify.enqueue(incident, Message.Kind.LEVEL_REPORT, people, "level_report", context(
+        incident, plan, level=level, to=to_names or "-", deadline=span(plan, report.within),
+        instruction=report.instruction or ""), needs_ack=True)
+    by_names = say(plan, gettext_lazy(", ")).join(p.name for code in people if (p := plan.person(code)))
+    notify.enqueue(incident, Message.Kind.UPDATE, [p for p in to if p not in people], "update", context(
+        incident, plan, event=say(plan, gettext_lazy("Graded %(level)s: %(who)s reports to you within %(limit)s."),
+                                  level=level, who=by_names or "-", limit=span(plan, report.within))))
+    record(WORKER, "incident.report_requested", incident, level=incident.response_level, people=people, to=to)
+    return people
+
+
+def on_level_reported(actor: Actor | str, incident: Incident, level: str) -> None:
+    timers.settle(f"incident:{incident.pk}:report:{level}", by=actor_name(actor))
+
+
+@timers.handler("report")
+def _not_reported(timer: timers.Timer) -> None:
+    incident = _incident(timer)
+    plan = plan_of(incident.plan_version_id)
+    rule = plan.activation_for(timer.payload["level"])
+    if rule is None or rule.report is None or not incident.is_open:
+        return
+    _breach(incident, "report", level=timer.payload["level"])
+    office = [f"group:{plan.organization.office.code}"]
+    tell_breach(incident, plan, [*rule.report.to, *office],
+                say(plan, gettext_lazy("Nobody reported %(level)s to the command within %(limit)s."),
+                    level=plan.grade_name("response_level", timer.payload["level"]),
+                    limit=span(plan, rule.report.within)))
 
 
 def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
@@ -217,10 +273,40 @@ def prompt_if_peak(incident: Incident, plan: Plan) -> None:
     record(WORKER, "peak.prompted", incident, people=people)
 
 
+def scenario_contacts(incident: Incident, plan: Plan, scenario: Scenario) -> list[ExternalContact]:
+    """The outside contacts a scenario says to call; with `call_vendor`, the affected systems'
+    vendors and every contact that lists one of them (seed 004: notify the software company)."""
+    codes = list(scenario.contacts)
+    if scenario.call_vendor:
+        for code in incident.systems():
+            system = plan.system(code)
+            codes += [system.vendor] if system and system.vendor else []
+            codes += [c.code for c in plan.external_contacts if code in c.systems]
+    return plan.contacts(list(dict.fromkeys(codes)))
+
+
+def scenario_modes(actor: Actor | str, incident: Incident, plan: Plan, scenario: Scenario, reporting: list[str],
+                   only_reporting: bool = False) -> None:
+    """Put the departments a scenario names into its modes (seed 004: outpatient charging goes
+    stand-alone, the other affected departments to paper); `reporting` stands for the departments
+    that reported the fault, less those another of its modes names."""
+    named = {d for m in scenario.modes if m.departments != "reporting" for d in m.departments}
+    now = clock.now()
+    for switch in scenario.modes:
+        if switch.departments == "reporting":
+            departments = [d for d in reporting if d not in named]
+        elif only_reporting and not switch.affected_only:
+            continue
+        else:
+            departments = [d for d in switch.departments if not switch.affected_only or d in reporting]
+        if departments:
+            declare_mode(actor, incident, plan, switch.mode, departments, now)
+
+
 def on_scenario(incident: Incident, plan: Plan, scenario: Scenario) -> list[str]:
     """Page the scenario's duty chain, with its bulletin and the outside contacts to call."""
     people = reach(incident, plan, scenario.notify)
-    contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for c in plan.contacts(scenario.contacts))
+    contacts = "; ".join(f"{c.name} {c.phone or ''}".strip() for c in scenario_contacts(incident, plan, scenario))
     notify.enqueue(incident, Message.Kind.ACTIVATION, people, "scenario",
                    context(incident, plan, scenario=scenario.name, bulletin=scenario.bulletin or "",
                            lead=scenario.lead or "", contacts=contacts or "-"), needs_ack=True)

@@ -22,6 +22,7 @@ class Facts:
     scope: str
     cause: str
     security: str
+    fault: str
     outage_s: int
     patients: int
 
@@ -44,6 +45,8 @@ def matches(cond: Condition, facts: Facts) -> bool:
     if cond.scope is not None and facts.scope not in cond.scope:
         return False
     if cond.cause is not None and facts.cause not in cond.cause:
+        return False
+    if cond.faults is not None and facts.fault not in cond.faults:
         return False
     if cond.security is not None and facts.security not in cond.security:
         return False
@@ -71,12 +74,10 @@ def evaluate(plan: Plan, facts: Facts) -> dict[str, Decision]:
 
 
 def next_threshold(plan: Plan, facts: Facts) -> int | None:
-    """Seconds of outage at which some rule's outage_over will next be passed, if any."""
-    pending = [
-        cond.outage_over
-        for _, scheme in plan.grading.schemes()
-        for grade in scheme.grades
-        for cond in grade.when
-        if cond.outage_over is not None and cond.outage_over >= facts.outage_s
-    ]
+    """Seconds of outage at which some rule's outage_over (a grade's, or an automatic scenario's)
+    will next be passed, if any."""
+    conditions = [cond for _, scheme in plan.grading.schemes() for grade in scheme.grades for cond in grade.when]
+    conditions += [cond for scenario in plan.scenarios if scenario.automatic for cond in scenario.applies_when]
+    pending = [cond.outage_over for cond in conditions
+               if cond.outage_over is not None and cond.outage_over >= facts.outage_s]
     return min(pending) + 1 if pending else None

@@ -74,6 +74,8 @@ class Incident(models.Model):
         RANSOMWARE = "ransomware", _("Ransomware")
         DATA_LEAK = "data_leak", _("Personal data leak")
         DDOS = "ddos", _("Denial of service")
+        TAMPERING = "tampering", _("Data tampered with or forged")
+        CONTENT = "content", _("Harmful content published")
 
     number = models.CharField(max_length=24, unique=True)
     plan_version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="incidents")
@@ -83,6 +85,8 @@ class Incident(models.Model):
     scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.TERMINAL)
     cause = models.CharField(max_length=12, choices=Cause.choices, default=Cause.UNKNOWN)
     security = models.CharField(max_length=12, choices=Security.choices, default=Security.NONE)
+    # What went wrong as the plan names it (grading.faults: a deleted price list); "" when not said.
+    fault = models.CharField(max_length=40, blank=True)
     patients_affected = models.PositiveIntegerField(default=0)
     security_suspected = models.BooleanField(default=False)
     extra_systems = models.JSONField(default=list, blank=True)
@@ -95,6 +99,8 @@ class Incident(models.Model):
     duration_level = models.CharField(max_length=40, blank=True)
     category = models.CharField(max_length=40, blank=True)
     national_grade = models.CharField(max_length=40, blank=True)
+    scope_level = models.CharField(max_length=40, blank=True)
+    event_type = models.CharField(max_length=40, blank=True)
     grade_overrides = models.JSONField(default=dict, blank=True)
     # Grades raised because the fix deadline passed: the rules may grade higher, never lower.
     raised = models.JSONField(default=dict, blank=True)
@@ -155,6 +161,7 @@ class Report(models.Model):
     patients_affected = models.PositiveIntegerField(default=0)
     security_suspected = models.BooleanField(default=False)
     scope = models.CharField(max_length=12, choices=Incident.Scope.choices, blank=True)
+    fault = models.CharField(max_length=40, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="reports")
@@ -243,6 +250,7 @@ class ChecklistItem(models.Model):
     phase = models.CharField(max_length=16, choices=Phase.choices)
     position = models.PositiveIntegerField()
     text = models.TextField()
+    owner = models.CharField(max_length=40, blank=True, help_text="plan person code who answers for the item")
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.CharField(max_length=150, blank=True)
 

@@ -103,6 +103,12 @@ def deadlines(incident: Incident, plan: Plan, entries: Iterable[Any] = ()) -> li
                 department = plan.department(task.department)
                 if department and department.lead:
                     deadline.accountable = [display_name(department.lead, plan)]
+        elif timer.kind == "report":  # a report upward owed at a level: who the plan says reports
+            rule = plan.activation_for(str(timer.payload.get("level", "")))
+            if rule and rule.report:
+                deadline.accountable = [display_name(code, plan) for code in resolve(plan, rule.report.by, clock.now())]
+                deadline.unit = _(", ").join(display_name(code, plan) for code in resolve(plan, rule.report.to,
+                                                                                          clock.now()))
         elif timer.kind in ("regulatory", "backentry"):
             deadline.accountable = [display_name(code, plan) for code in office_people(plan)]
         out.append(deadline)

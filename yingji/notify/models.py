@@ -19,6 +19,7 @@ class Message(models.Model):
         ESCALATION = "escalation", _("Escalation page")
         ACTIVATION = "activation", _("Plan activation")
         ACTIVATION_REQUEST = "activation_ask", _("Activation needed")
+        LEVEL_REPORT = "level_report", _("Report to the command")
         MODE_SWITCH = "mode_switch", _("Downtime mode")
         BREACH = "breach", _("Deadline missed")
         UPDATE = "update", _("Update")
@@ -26,7 +27,8 @@ class Message(models.Model):
         DIGEST = "digest", _("Audit digest")
 
     # Kinds that ask the recipient to act; everyone who got one hears how the incident goes on.
-    PAGED = (Kind.PAGE, Kind.ESCALATION, Kind.ACTIVATION, Kind.ACTIVATION_REQUEST, Kind.BREACH, Kind.MODE_SWITCH)
+    PAGED = (Kind.PAGE, Kind.ESCALATION, Kind.ACTIVATION, Kind.ACTIVATION_REQUEST, Kind.LEVEL_REPORT, Kind.BREACH,
+             Kind.MODE_SWITCH)
 
     incident = models.ForeignKey("incidents.Incident", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="messages")

@@ -50,6 +50,9 @@ DEFAULT_TEMPLATES = {
                            _("{system} ({number}) is graded {level}. Only {who} may activate the plan at this "
                              "level: open the incident, read what activating will do, and activate it. "
                              "Acknowledge: {url}")),
+    "level_report": (_("[Report within {deadline}] {system} {level}"),
+                     _("{system} ({number}) is graded {level}. Report to {to} within {deadline}. {instruction} "
+                       "Acknowledge once you have reported: {url}")),
     "activation": (_("[Plan activated] {system} {level}"),
                    _("The emergency plan is activated ({level}). Start your department's procedure and "
                      "acknowledge within {deadline}: {url}")),

@@ -13,7 +13,7 @@ import re
 import zoneinfo
 from collections.abc import Iterator
 from datetime import date, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -59,7 +59,9 @@ Cause = Literal[
     "hardware", "software", "network", "database", "power", "environment", "interface",
     "misuse", "security", "disaster", "unknown",
 ]
-Security = Literal["none", "virus", "intrusion", "ransomware", "data_leak", "ddos"]
+# Seed 000's kinds of security event: attacks (virus, intrusion, ransomware, denial of service),
+# information destroyed (data tampered with or forged, leaked) and harmful content published.
+Security = Literal["none", "virus", "intrusion", "ransomware", "data_leak", "ddos", "tampering", "content"]
 Mode = Literal["read_only", "standalone", "manual"]
 Phase = Literal["on_activation", "during", "after_recovery"]
 PHASES: tuple[Phase, ...] = ("on_activation", "during", "after_recovery")
@@ -200,6 +202,8 @@ class Condition(Strict):
     criticality: list[Criticality] | None = None
     scope: list[Scope] | None = None
     cause: list[Cause] | None = None
+    faults: list[Code] | None = Field(None, description="grading.faults codes: what went wrong, as the plan "
+                                      "names it (a deleted price list)")
     security: list[Security] | None = None
     outage_over: Duration | None = Field(None, description="the outage has lasted longer than this")
     patients_over: int | None = Field(None, ge=0, le=10_000_000)
@@ -220,19 +224,42 @@ class Scheme(Strict):
     grades: list[Grade] = Field(min_length=1, description="most severe first; the first match wins")
 
 
+class Fault(Strict):
+    """A fault the plan grades by what went wrong, not only by how far it reaches (seeds 002, 004:
+    a deleted or modified price list or a key-terminal failure is class I, a single patient's
+    information lost is class II). The report form and the facts form offer the plan's list."""
+
+    code: Code
+    name: Text
+    cause: Cause = Field("unknown", description="the general cause it is; set on the incident when the "
+                         "cause is not yet known")
+
+
 class Grading(Strict):
     fault_class: Scheme
     response_level: Scheme
     duration_level: Scheme
     category: Scheme
     national_grade: Scheme
+    scope_level: Scheme | None = Field(None, description="by how many users and how much business the fault "
+                                       "reaches (seed 000: 一般 / 较大 / 重大 / 特别重大)")
+    event_type: Scheme | None = Field(None, description="the plan's own kinds of event (seed 000's eight: "
+                                      "network attack, information destroyed, content, network, server, "
+                                      "software, disaster, other), beside the GB/T 20986 category")
+    faults: list[Fault] = Field([], description="faults named by what went wrong, for conditions' `faults`")
 
     def schemes(self) -> Iterator[tuple[str, Scheme]]:
         for name in SCHEME_ORDER:
-            yield name, getattr(self, name)
+            scheme = getattr(self, name)
+            if scheme is not None:
+                yield name, scheme
+
+    def fault(self, code: str) -> Fault | None:
+        return next((f for f in self.faults if f.code == code), None)
 
 
-SCHEME_ORDER = ("fault_class", "response_level", "duration_level", "category", "national_grade")
+SCHEME_ORDER = ("fault_class", "response_level", "duration_level", "category", "national_grade", "scope_level",
+                "event_type")
 
 
 class Treatment(Strict):
@@ -245,8 +272,21 @@ class Treatment(Strict):
     register_only: bool = Field(False, description="handled alone by the engineer and registered")
 
 
+class LevelReport(Strict):
+    """A report upward owed as soon as an incident is graded at a level (seed 001: at level 2 the
+    technical group's leader reports to the deputy commander within 10 minutes and starts the
+    standby equipment). The people in `by` are paged with an acknowledgement that says it was
+    reported; a timer tells `to` and the office when it was not."""
+
+    within: Duration
+    by: list[str] = Field(description="who reports (targets, e.g. person:info-director)")
+    to: list[str] = Field(description="who is reported to (the deputy commander)")
+    instruction: Text | None = Field(None, description="what else to do at once, said in the page")
+
+
 class Activation(Strict):
     level: Code = Field(description="a response_level grade")
+    report: LevelReport | None = Field(None, description="a report upward owed within a time of this grade")
     requires_activation: bool = True
     activate: list[Role] = ["commander"]
     stand_down: list[Role] = ["commander"]
@@ -357,15 +397,41 @@ class Intake(Strict):
     symptoms: list[Text] = Field([], description="quick choices shown on the report form")
 
 
-class Checklist(Strict):
-    on_activation: list[Text] = []
-    during: list[Text] = []
-    after_recovery: list[Text] = []
+class Step(Strict):
+    """A checklist item someone in particular answers for (seed 001: the technical group's
+    leader starts the standby equipment)."""
 
-    def items(self) -> Iterator[tuple[Phase, int, str]]:
+    text: Text
+    owner: Code | None = Field(None, description="person code of who does it; shown beside the item and "
+                               "paged with the checklist")
+
+
+class ChecklistEntry(NamedTuple):
+    phase: Phase
+    position: int
+    text: str
+    owner: str | None
+
+
+class Checklist(Strict):
+    on_activation: list[Text | Step] = Field([], description="items as text, or {text, owner}")
+    during: list[Text | Step] = []
+    after_recovery: list[Text | Step] = []
+
+    def items(self) -> Iterator[ChecklistEntry]:
         for phase in PHASES:
-            for index, text in enumerate(getattr(self, phase)):
-                yield phase, index, text
+            for index, item in enumerate(getattr(self, phase)):
+                if isinstance(item, Step):
+                    yield ChecklistEntry(phase, index, item.text, item.owner)
+                else:
+                    yield ChecklistEntry(phase, index, item, None)
+
+    def owners(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """(path within the checklist, person code) of every item with an owner."""
+        for phase in PHASES:
+            for index, item in enumerate(getattr(self, phase)):
+                if isinstance(item, Step) and item.owner:
+                    yield (phase, index, "owner"), item.owner
 
 
 class Procedure(Strict):
@@ -373,15 +439,34 @@ class Procedure(Strict):
     checklist: Checklist
 
 
+class ScenarioMode(Strict):
+    mode: Mode
+    departments: list[Code] | Literal["reporting"] = Field(
+        description="department codes, or `reporting`: the departments whose staff reported the fault "
+        "(an area's own wards), except those another mode of the scenario names")
+    affected_only: bool = Field(False, description="only those of `departments` that reported the fault (outpatient "
+                                "charging goes stand-alone when it is in the area)")
+
+
 class Scenario(Strict):
+    """A procedure for one kind of fault (医保 network, power, virus, a regional fault by cause):
+    its checklist, who is told, the outside contacts to call, a bulletin and downtime modes. It
+    starts by hand (the dashboard, the incident page), with an activation whose facts it fits,
+    or, when `automatic`, by itself as soon as its conditions hold, whatever the level."""
+
     code: Code
     name: Text
     applies_when: list[Condition] = []
+    automatic: bool = Field(False, description="start by itself as soon as one of applies_when holds (on a "
+                            "report, a fact change or when an outage_over passes), whatever the activation level")
     lead: str | None = None
     notify: list[str] = []
     checklist: Checklist
     bulletin: str | None = Field(None, description="notice shown on screens and the status page")
     contacts: list[Code] = Field([], description="external contacts to call")
+    call_vendor: bool = Field(False, description="also call the affected system's vendor (systems[].vendor and the "
+                              "external contacts that list the system)")
+    modes: list[ScenarioMode] = Field([], description="downtime modes the departments go into when it starts")
 
 
 class PeakHours(Strict):
@@ -539,6 +624,10 @@ class Plan(Strict):
         for i, treat in enumerate(self.treatment):
             lists += [(("treatment", i, "page"), treat.page), (("treatment", i, "escalation"), treat.escalation)]
         lists += [(("activation", i, "notify"), act.notify) for i, act in enumerate(self.activation)]
+        for i, act in enumerate(self.activation):
+            if act.report:
+                lists += [(("activation", i, "report", "by"), act.report.by),
+                          (("activation", i, "report", "to"), act.report.to)]
         lists += [(("timers", name), getattr(self.timers, name))
                   for name in ("on_site_breach", "fix_breach", "department_ack_breach")]
         lists += [(("timers", "modes", i, "notify"), m.notify) for i, m in enumerate(self.timers.modes)]
@@ -646,6 +735,7 @@ class Plan(Strict):
             refs(system.depends_on, systems, ("systems", i, "depends_on"), "system")
             refs(system.departments, departments, ("systems", i, "departments"), "department")
 
+        faults = unique(self.grading.faults, ("grading", "faults"), "fault")
         grade_codes: dict[str, set[str]] = {}
         for name, scheme in self.grading.schemes():
             path = ("grading", name)
@@ -658,6 +748,7 @@ class Plan(Strict):
                                    "a grade needs when: conditions, default: true or manual: true"))
                 for c, cond in enumerate(grade.when):
                     refs(cond.systems or [], systems, (*path, "grades", g, "when", c, "systems"), "system")
+                    refs(cond.faults or [], faults, (*path, "grades", g, "when", c, "faults"), "fault")
 
         for i, treat in enumerate(self.treatment):
             ref(treat.fault_class, grade_codes["fault_class"], ("treatment", i, "fault_class"), "fault class")
@@ -672,6 +763,9 @@ class Plan(Strict):
         for i, act in enumerate(self.activation):
             ref(act.level, grade_codes["response_level"], ("activation", i, "level"), "response level")
             targets(act.notify, ("activation", i, "notify"))
+            if act.report:
+                targets(act.report.by, ("activation", i, "report", "by"))
+                targets(act.report.to, ("activation", i, "report", "to"))
             if act.departments != "all":
                 refs(act.departments, departments, ("activation", i, "departments"), "department")
         for i, switch in enumerate(self.timers.modes):
@@ -684,11 +778,21 @@ class Plan(Strict):
             if proc.department in seen_procedures:
                 errors.append((("procedures", i, "department"), f"duplicate procedure for {proc.department!r}"))
             seen_procedures.add(proc.department)
+        for i, proc in enumerate(self.procedures):
+            for path, owner in proc.checklist.owners():
+                ref(owner, people, ("procedures", i, "checklist", *path), "person")
         for i, scenario in enumerate(self.scenarios):
+            for path, owner in scenario.checklist.owners():
+                ref(owner, people, ("scenarios", i, "checklist", *path), "person")
+            for m, scenario_mode in enumerate(scenario.modes):
+                if scenario_mode.departments != "reporting":
+                    refs(scenario_mode.departments, departments, ("scenarios", i, "modes", m, "departments"),
+                         "department")
             targets(scenario.notify, ("scenarios", i, "notify"))
             refs(scenario.contacts, contacts, ("scenarios", i, "contacts"), "external contact")
             for c, cond in enumerate(scenario.applies_when):
                 refs(cond.systems or [], systems, ("scenarios", i, "applies_when", c, "systems"), "system")
+                refs(cond.faults or [], faults, ("scenarios", i, "applies_when", c, "faults"), "fault")
         unique(self.rosters, ("rosters",), "roster")
         for i, roster in enumerate(self.rosters):
             ref(roster.group, groups, ("rosters", i, "group"), "group")

@@ -27,7 +27,7 @@ from yingji.accounts.roles import allowed
 from yingji.core import clock
 from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
-from yingji.incidents import actions, situation
+from yingji.incidents import actions, escalation, situation
 from yingji.incidents.models import ChecklistItem, DowntimeMode, Incident, Report
 from yingji.incidents.situation import Deadline
 from yingji.notify import channels
@@ -35,7 +35,7 @@ from yingji.notify.models import Delivery, Message
 from yingji.notify.service import delivery_problems
 from yingji.oncall.targets import resolve
 from yingji.plans.durations import human_duration
-from yingji.plans.schema import SCHEME_ORDER, Plan
+from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.reviews.models import Evidence
 
@@ -74,6 +74,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "may_override": allowed(user, "override_grade"),
         "reports": _reports(incident),
         "treatment": plan.treatment_for(incident.fault_class),
+        "fault": plan.grading.fault(incident.fault) if incident.fault else None,
         "scopes": Incident.Scope.choices, "causes": Incident.Cause.choices,
         "securities": Incident.Security.choices, "now": now,
         "modes": _modes(incident, plan),
@@ -100,8 +101,7 @@ def _grades(incident: Incident, plan: Plan, entries: list[AuditEntry]) -> list[d
         if entry.action == "incident.graded":
             reasons[entry.data["scheme"]] = entry.data
     grades = []
-    for scheme_name in SCHEME_ORDER:
-        scheme = getattr(plan.grading, scheme_name)
+    for scheme_name, scheme in plan.grading.schemes():
         code = getattr(incident, scheme_name)
         grade = next((g for g in scheme.grades if g.code == code), None)
         grades.append({"scheme": scheme_name, "scheme_name": scheme.name, "code": code,
@@ -329,10 +329,11 @@ def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any
     labels = {value: str(label) for value, label in ChecklistItem.Phase.choices}
     tick_url = reverse("item_tick", args=[0]).replace("/0/", "/%d/")  # one reverse, not one per item
     items_of: dict[int, dict[str, list[dict[str, Any]]]] = {}
-    for task_id, pk, phase, text, done_at, done_by in ChecklistItem.objects.filter(task__incident=incident).values_list(
-            "task_id", "id", "phase", "text", "done_at", "done_by"):
+    for task_id, pk, phase, text, owner, done_at, done_by in ChecklistItem.objects.filter(
+            task__incident=incident).values_list("task_id", "id", "phase", "text", "owner", "done_at", "done_by"):
         items_of.setdefault(task_id, {}).setdefault(phase, []).append({
             "pk": pk, "text": text, "done": done_at is not None, "url": tick_url % pk,
+            "owner": display_name(owner, plan) if owner else "",
             "who": f"{display_name(done_by, plan)} {timezone.localtime(done_at):%H:%M}" if done_at else ""})
     rows = []
     for pk, department, scenario, name, due, acked_at, acked_by in incident.tasks.values_list(  # type: ignore[attr-defined]
@@ -348,7 +349,9 @@ def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any
         else:
             ack = ""
         items = [item for group in phases.values() for item in group]
+        procedure = plan.scenario(scenario) if scenario else None
         rows.append({"pk": pk, "unit": department or scenario, "department": department,
+                     "contacts": escalation.scenario_contacts(incident, plan, procedure) if procedure else [],
                      "mine": bool(department) and department == getattr(user, "department", ""),
                      "done": sum(1 for item in items if item["done"]), "total": len(items),
                      "name": name, "ack": ack, "acknowledged": acked_at is not None,

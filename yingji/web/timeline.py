@@ -42,6 +42,7 @@ class Line:
 CONDITIONS = {
     "systems": gettext_lazy("system %(v)s"), "criticality": gettext_lazy("criticality %(v)s"),
     "scope": gettext_lazy("scope %(v)s"), "cause": gettext_lazy("cause %(v)s"),
+    "faults": gettext_lazy("fault: %(v)s"),
     "security": gettext_lazy("security incident %(v)s"), "outage_over": gettext_lazy("outage longer than %(v)s"),
     "patients_over": gettext_lazy("more than %(v)s patients affected"),
 }
@@ -55,11 +56,18 @@ WHY = {
 }
 
 
-def _condition(cond: dict[str, Any]) -> str:
+def _fault_name(plan: Plan | None, code: str) -> str:
+    fault = plan.grading.fault(code) if plan else None
+    return fault.name if fault else code
+
+
+def _condition(cond: dict[str, Any], plan: Plan | None = None) -> str:
     parts = []
     for key, value in cond.items():
         if key == "outage_over":
             shown = human_duration(parse_duration(value))
+        elif key == "faults":
+            shown = _(" or ").join(_fault_name(plan, v) for v in value)
         elif isinstance(value, list):
             shown = _(" or ").join(value if key == "systems" else [choice(key, v) for v in value])
         else:
@@ -74,12 +82,15 @@ def grade_reason(data: dict[str, Any], plan: Plan | None = None) -> str:
         return _("raised one step: the fix deadline passed")
     if data.get("rule") is None:
         return _("no rule matched: the plan's default grade")
-    return _("rule %(n)s matched: %(cond)s") % {"n": data["rule"] + 1, "cond": _condition(data.get("condition", {}))}
+    return _("rule %(n)s matched: %(cond)s") % {"n": data["rule"] + 1,
+                                                 "cond": _condition(data.get("condition", {}), plan)}
 
 
-def _fact(field: str, value: Any) -> str:
+def _fact(field: str, value: Any, plan: Plan | None = None) -> str:
     if field in ("scope", "cause", "security"):
         return choice(field, value)
+    if field == "fault":
+        return _fault_name(plan, value) if value else "–"
     if isinstance(value, list):
         return listed(value) or "–"
     return str(value) if value not in (None, "") else "–"
@@ -152,7 +163,7 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "incident.merged": lambda: _("Merged into %(into)s (%(reports)s reports moved)") % d,
         "incident.absorbed": lambda: _("Incident %(incident)s merged into this one (%(reports)s reports)") % d,
         "incident.facts": lambda: _("Facts updated: %(changes)s") % {"changes": listed(
-            f"{word(words.FACTS, k)} {_fact(k, raw.get('before', {}).get(k))} → {_fact(k, v)}"
+            f"{word(words.FACTS, k)} {_fact(k, raw.get('before', {}).get(k), plan)} → {_fact(k, v, plan)}"
             for k, v in raw.get("after", {}).items())},
         "incident.grade_overridden": lambda: _("%(scheme)s set by hand to %(after)s: %(reason)s") % {
             **d, "after": d.get("after") or _("(back to the rules)")},
@@ -165,6 +176,14 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "incident.activation_requested": lambda: _("%(level)s needs the plan activated: asked %(people)s") % {
             "level": grade_name(plan, "response_level", raw.get("level", "")),
             "people": people(plan, raw.get("people") or []) or "–"},
+        "incident.report_requested": lambda: _("%(level)s: %(people)s must report to %(to)s") % {
+            "level": grade_name(plan, "response_level", raw.get("level", "")),
+            "people": people(plan, raw.get("people") or []) or "–", "to": people(plan, raw.get("to") or []) or "–"},
+        "incident.level_reported": lambda: _("%(name)s reported %(level)s to the command") % {
+            "name": display_name(raw.get("person", ""), plan),
+            "level": grade_name(plan, "response_level", raw.get("level", ""))},
+        "scenario.raised": lambda: (_("Started by itself: %(scenario)s") if raw.get("automatic")
+                                    else _("Scenario plan started: %(scenario)s")) % d,
         "incident.unreached": lambda: _("Nobody could be told for %(target)s: the office was asked to") % {
             "target": target_name(plan, raw.get("target", ""))},
         "page.acknowledged": lambda: _("%(name)s acknowledged the page (%(via)s)") % d,
@@ -186,7 +205,6 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
         "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
-        "scenario.raised": lambda: _("Scenario plan started: %(scenario)s") % d,
         "bulletin.lowered": lambda: _("Bulletin lowered"),
         "evidence.preserved": lambda: _("Evidence preserved: %(what)s (%(location)s)") % {
             **d, "location": d.get("location") or "–"},

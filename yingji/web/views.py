@@ -24,7 +24,7 @@ from yingji.core import clock, numbers
 from yingji.core.actors import ANONYMOUS, link_actor
 from yingji.core.apischema import COUNT_MAX, nul_free
 from yingji.core.errors import ActionError, BadInput
-from yingji.incidents import actions, situation
+from yingji.incidents import actions, escalation, situation
 from yingji.incidents.models import (
     Bulletin,
     ChecklistItem,
@@ -133,7 +133,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
                 department=posted(request, "department"),
                 patients_affected=whole_number(request.POST.get("patients_affected"), "patients_affected"),
                 security_suspected=request.POST.get("security_suspected") == "on",
-                scope=posted(request, "scope"),
+                scope=posted(request, "scope"), fault=posted(request, "fault"),
                 channel=Report.Channel.PHONE if phone_mode else Report.Channel.WEB,
             )
         except BadInput as exc:
@@ -248,7 +248,7 @@ def incident_action(request: HttpRequest, number: str, action: str) -> HttpRespo
 @require_POST
 def incident_facts(request: HttpRequest, number: str) -> HttpResponse:
     incident = get_object_or_404(Incident, number=number)
-    changes: dict[str, Any] = {f: request.POST[f] for f in ("scope", "cause", "security", "patients_affected",
+    changes: dict[str, Any] = {f: request.POST[f] for f in ("scope", "cause", "fault", "security", "patients_affected",
                                                               "location", "title") if f in request.POST}
     if "extra_systems" in request.POST:
         # The form sends an empty value beside the boxes, so that unticking all of them still says
@@ -288,7 +288,8 @@ def with_contacts(bulletins: Any) -> list[Bulletin]:
     for bulletin in rows:
         plan = plan_of(bulletin.incident.plan_version_id)
         scenario = plan.scenario(bulletin.scenario)
-        bulletin.contacts = plan.contacts(scenario.contacts if scenario else [])  # type: ignore[attr-defined]
+        bulletin.contacts = (escalation.scenario_contacts(bulletin.incident, plan, scenario)  # type: ignore[attr-defined]
+                             if scenario else [])
     return rows
 
 

@@ -24,13 +24,13 @@ TIMERS: dict[str, Promise] = {
     "dept_ack": gettext_lazy("Department acknowledges the activation"), "regrade": gettext_lazy("Next duration level"),
     "backentry": gettext_lazy("Back-entry signed off"), "regulatory": gettext_lazy("Report to the authorities"),
     "corrective": gettext_lazy("Corrective action done"), "audit_digest": gettext_lazy("Audit digest"),
-    "probe": gettext_lazy("Test timer"),
+    "probe": gettext_lazy("Test timer"), "report": gettext_lazy("Report to the command"),
 }
 # What a missed deadline (`timer.breached`) waited for.
 DEADLINES: dict[str, Promise] = {
     "acknowledge": gettext_lazy("Acknowledge a page"), "on_site": gettext_lazy("Engineer on site"),
     "fix": gettext_lazy("Fixed or escalated"), "department_ack": gettext_lazy("Department acknowledges activation"),
-    "backentry": gettext_lazy("Back-entry signed off"),
+    "backentry": gettext_lazy("Back-entry signed off"), "report": gettext_lazy("Report to the command"),
     **{kind.value: kind.label for kind in RegulatoryReport.Kind},
 }
 TIMER_STATES: dict[str, Promise] = {"met": gettext_lazy("met"), "fired": gettext_lazy("missed"),
@@ -45,6 +45,7 @@ SIGNED_AS: dict[str, Promise] = {"lead": gettext_lazy("Lead"), "finance": gettex
 # The facts of an incident that the engineer updates on site.
 FACTS: dict[str, Promise] = {
     "scope": gettext_lazy("Scope"), "cause": gettext_lazy("Cause"), "security": gettext_lazy("Security"),
+    "fault": gettext_lazy("What went wrong"),
     "patients_affected": gettext_lazy("Patients affected"), "extra_systems": gettext_lazy("Also affected"),
     "location": gettext_lazy("Where"), "title": gettext_lazy("Fault"),
 }
