@@ -66,6 +66,7 @@ def test_police_and_cac_deadlines_fire_and_show_on_the_commander_s_dashboard(api
     assert "已逾期" in _dashboard("dean")
 
     # The police report goes out in time; its deadline is met and never fires.
+    regulatory.approve(CLI, owed["police"])  # 经有关领导同意后
     regulatory.mark_sent(CLI, owed["police"], channel="110 / 网安支队 in person", receipt="JJ-1")
     clock.freeze(row.reported_at + timedelta(hours=25))
     service.run_due()
@@ -108,3 +109,39 @@ def test_review_pdf_renders_in_poppler_with_its_chinese_text_and_docx_opens(api:
     assert "yes" in fonts.splitlines()[-1]  # the CJK font is embedded
     document = docx.Document(io.BytesIO(render(review_doc(row), "docx")))
     assert row.number in document.core_properties.title
+
+
+def test_a_spreading_virus_owes_the_police_report_which_goes_out_only_once_a_leader_approves(demo: Any) -> None:
+    """Seed 000: a virus infection with spread or damage is reported to the police like an
+    intrusion, and only "经有关领导同意后": the approval is its own step, on the chain."""
+    from yingji.core.errors import Forbidden, InvalidTransition
+    from yingji.core.models import AuditEntry
+
+    one = actions.report_fault(CLI, system="LIS", symptom="一台电脑中毒").incident
+    actions.update_facts(CLI, one, security="virus")
+    assert not RegulatoryReport.objects.filter(incident=one).exists()  # one workstation: no case yet
+    spread = actions.report_fault(CLI, system="HIS", symptom="三楼多台电脑中毒", scope="area").incident
+    actions.update_facts(CLI, spread, security="virus")
+    police = RegulatoryReport.objects.get(incident=spread, kind="police")
+    director, dean = User.objects.get(username="info-director"), User.objects.get(username="dean")
+    try:
+        regulatory.mark_sent(director, police, channel="110")
+    except InvalidTransition as exc:
+        assert exc.message == "向公安机关的报告须经指挥长同意后才能报送。"
+    else:
+        raise AssertionError("sent without approval")
+    try:
+        regulatory.approve(director, police)
+    except Forbidden:
+        pass
+    else:
+        raise AssertionError("the office approved its own police report")
+    client = Client()
+    client.force_login(dean)
+    page = client.get(f"/incidents/{spread.number}/review", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-approve="police"' in page
+    client.post(f"/regulatory/{police.pk}/approve")
+    police.refresh_from_db()
+    assert police.approved_by == "dean" and police.approved_at is not None
+    regulatory.mark_sent(director, police, channel="110")
+    assert AuditEntry.objects.filter(subject_id=spread.pk, action="regulatory.approved").exists()

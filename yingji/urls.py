@@ -33,6 +33,7 @@ urlpatterns = [
     path("incidents/<str:number>/corrective", review_views.corrective_add, name="corrective_add"),
     path("corrective/<int:action_id>/done", review_views.corrective_done, name="corrective_done"),
     path("regulatory/<int:report_id>", review_views.report_save, name="report_save"),
+    path("regulatory/<int:report_id>/approve", review_views.report_approve, name="report_approve"),
     path("regulatory/<int:report_id>.<str:fmt>", review_views.report_download, name="report_download"),
     path("", include("yingji.web.urls")),
 ]

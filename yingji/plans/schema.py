@@ -498,6 +498,11 @@ class Regulatory(Strict):
     police_within: Duration = Field(parse_duration("24h"), description="a case (案件) to the police")
     police_when: list[Security] = Field(["intrusion", "ransomware", "data_leak"],
                                         description="security kinds that are reported to the police as a case")
+    police_when_spread: list[Security] = Field(["virus"], description="security kinds reported to the police once "
+                                               "they spread or do damage: reach beyond one workstation (seed 000: "
+                                               "a virus infection with spread or damage)")
+    police_approval: list[Role] = Field(["commander"], description="who approves the police report before it is "
+                                        "recorded as sent (seed 000: 经有关领导同意后); empty: no approval step")
     cac_within: Duration = Field(parse_duration("4h"), description="first CAC report, 较大 or worse")
     cac_within_cii: Duration = Field(parse_duration("1h"), description="the same when hospital.cii is true")
     cac_grades: list[Code] = Field([], description="national grades that must be reported to the CAC")

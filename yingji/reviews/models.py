@@ -63,6 +63,9 @@ class RegulatoryReport(models.Model):
     # Art. 7 items 1-8 for CAC, the three PIPL items, free text for the police: edited before sending.
     content = models.JSONField(default=dict, blank=True)
     partial = models.BooleanField(default=False, help_text="a first report with items 1-2 only (Art. 7 §2)")
+    # The leadership's consent before a police report goes out (seed 000: 经有关领导同意后).
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.CharField(max_length=150, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_by = models.CharField(max_length=150, blank=True)
     channel = models.CharField(max_length=100, blank=True)

@@ -20,10 +20,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from yingji.accounts.roles import require
+from yingji.accounts.models import Role
+from yingji.accounts.roles import allowed, require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
-from yingji.core.errors import BadInput, InvalidTransition
+from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.incidents.escalation import say, span, tell_breach
 from yingji.incidents.models import Incident
 from yingji.plans.schema import Plan
@@ -78,7 +79,8 @@ def owed(incident: Incident, plan: Plan) -> list[tuple[str, str, datetime]]:
     rules = plan.regulatory
     found = incident.reported_at
     out: list[tuple[str, str, datetime]] = []
-    if incident.security in rules.police_when:
+    spread = incident.security in rules.police_when_spread and incident.scope != Incident.Scope.TERMINAL
+    if incident.security in rules.police_when or spread:
         out.append((K.POLICE, _target(plan, "police"), found + timedelta(seconds=rules.police_within)))
     if incident.national_grade in rules.cac_grades:
         within = rules.cac_within_cii if plan.hospital.cii else rules.cac_within
@@ -139,6 +141,37 @@ def on_handling_ended(incident: Incident) -> None:
               clock.now() + timedelta(seconds=plan.regulatory.summary_within))
 
 
+def role_name(role: str) -> str:
+    return str(dict(Role.choices).get(role, role))
+
+
+def needs_approval(plan: Plan, report: RegulatoryReport) -> list[str]:
+    """The roles whose consent a report needs before it goes out; [] when none (or given)."""
+    if report.kind != K.POLICE or report.approved_at:
+        return []
+    return list(plan.regulatory.police_approval)
+
+
+def approve(actor: Actor, report: RegulatoryReport) -> RegulatoryReport:
+    """The leadership agrees that the police report goes out; recorded on the chain with who."""
+    plan = plan_of(report.incident.plan_version_id)
+    roles = plan.regulatory.police_approval
+    if report.kind != K.POLICE or not roles:
+        raise InvalidTransition(_("This report needs no approval."), kind=report.kind, allowed=[])
+    if not allowed(actor, "regulatory", frozenset(roles)):
+        raise Forbidden(_("Only %(who)s may approve the police report.") % {
+            "who": _(" or ").join(role_name(r) for r in roles)}, action="approve_report")
+    with audit.writing():
+        report = RegulatoryReport.objects.select_related("incident").get(pk=report.pk)
+        if report.approved_at:
+            raise InvalidTransition(_("This report is already approved."), allowed=[])
+        report.approved_at, report.approved_by = clock.now(), actor_name(actor)
+        report.save(update_fields=["approved_at", "approved_by"])
+        audit.append(actor_name(actor), "regulatory.approved", "incident", report.incident_id,
+                     {"report": report.pk, "kind": report.kind})
+    return report
+
+
 def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str = "",
               content: dict[str, Any] | None = None, partial: bool = False) -> RegulatoryReport:
     """Recorded as sent (by phone to 12387, e-mail, the website...): the deadline is met."""
@@ -149,6 +182,9 @@ def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str
         report = RegulatoryReport.objects.select_related("incident").get(pk=report.pk)
         if report.sent_at:
             raise InvalidTransition(_("This report was already sent."), sent_at=report.sent_at.isoformat())
+        if waiting := needs_approval(plan_of(report.incident.plan_version_id), report):
+            raise InvalidTransition(_("The police report goes out only after %(who)s has approved it.") % {
+                "who": _(" or ").join(role_name(r) for r in waiting)}, allowed=["approve"])
         if content:
             report.content = {**report.content, **{k: str(v) for k, v in content.items()}}
         report.partial, report.channel, report.receipt = partial, channel.strip()[:100], receipt.strip()[:200]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yingji.accounts.roles import allowed
@@ -38,6 +39,11 @@ def review_page(request: HttpRequest, number: str) -> HttpResponse:
     for report in reports:
         report.items = [(key, label, report.content.get(key, ""))  # type: ignore[attr-defined]
                         for key, label in regulatory.ITEMS[RegulatoryReport.Kind(report.kind)]]
+        waiting = regulatory.needs_approval(plan, report)
+        report.waiting_for = _(" or ").join(regulatory.role_name(r) for r in waiting)  # type: ignore[attr-defined]
+        report.may_approve = bool(waiting) and allowed(request.user, "regulatory",  # type: ignore[attr-defined,arg-type]
+                                                       frozenset(waiting))
+        report.approver = display_name(report.approved_by, plan) if report.approved_at else ""  # type: ignore[attr-defined]
     return render(request, "reviews/review.html", {
         "incident": incident, "plan": plan, "review": review, "now": clock.now(),
         "today": clock.now().astimezone(plan.hospital.zone()).date(),
@@ -91,6 +97,14 @@ def report_save(request: HttpRequest, report_id: int) -> HttpResponse:
                    request.POST.get("receipt", ""), content, partial=request.POST.get("partial") == "on")
     else:
         run_action(request, actions.save_report_draft, report, content)
+    return _back(report.incident, f"#report-{report.pk}")
+
+
+@login_required
+@require_POST
+def report_approve(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = get_object_or_404(RegulatoryReport.objects.select_related("incident"), pk=report_id)
+    run_action(request, regulatory.approve, report)
     return _back(report.incident, f"#report-{report.pk}")
 
 

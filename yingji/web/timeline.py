@@ -203,6 +203,7 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,
         "backentry.completed": lambda: _("Back-entry completed and signed off"),
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
+        "regulatory.approved": lambda: _("Report approved for sending: %(kind)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
         "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
         "bulletin.lowered": lambda: _("Bulletin lowered"),
