@@ -18,7 +18,7 @@ from yingji.recovery.records import current_plan
 from yingji.timers import service
 from yingji.timers.models import Timer
 
-from .conftest import Api, report
+from .conftest import RESTORED, Api, report
 
 CSV_HEADER = "kind,department,card_no,temp_no,paper_serial,occurred_at,amount,clinician,insurance\n"
 
@@ -160,7 +160,7 @@ def test_back_entry_chain_reconciliation_and_sign_off(api: Any) -> None:
     assert lead.post(f"/incidents/{iid}/reconciliation/cashier/sign", {"as": "finance"}).status_code == 403
     assert lead.post(f"/incidents/{iid}/reconciliation/cashier/sign", {"as": "lead"}).status_code == 200
     api("eng-duty").post(f"/incidents/{iid}/acknowledge")
-    api("eng-duty").post(f"/incidents/{iid}/restore")
+    api("eng-duty").post(f"/incidents/{iid}/restore", RESTORED)
     assert Timer.objects.get(kind="backentry").state == "pending"
     signed = finance.post(f"/incidents/{iid}/reconciliation/cashier/sign", {"as": "finance"}).json()
     assert signed["departments"][0]["signed_off"] and signed["departments"][0]["balanced"]
@@ -174,7 +174,7 @@ def test_the_back_entry_deadline_lists_open_items_to_the_department_lead(api: An
     for i in range(3):
         api("cashier-li").post(f"/incidents/{iid}/records", charge(f"OPEN-{i}"))
     api("eng-duty").post(f"/incidents/{iid}/acknowledge")
-    api("eng-duty").post(f"/incidents/{iid}/restore")
+    api("eng-duty").post(f"/incidents/{iid}/restore", RESTORED)
     clock.advance(timedelta(hours=23, minutes=59))
     service.run_due()
     assert not Message.objects.filter(kind="breach", person="cashier-head").exists()
@@ -216,7 +216,7 @@ def test_a_whole_downtime_from_his_down_to_the_signed_review(api: Any, tmp_path:
     assert len(imported["rejected"]) == 10 and {r["field"] for r in imported["rejected"]} == {"clinician"}
     assert {r["row"] for r in imported["rejected"]} == set(range(102, 112))
 
-    api("eng-duty").post(f"/incidents/{iid}/restore")
+    api("eng-duty").post(f"/incidents/{iid}/restore", RESTORED)
     leads = {"cashier": (cashier, api("cashier-head")), "wards": (api("ward-lead"), api("ward-lead"))}
     for record in ManualRecord.objects.filter(incident_id=iid):
         clerk, lead = leads[record.department]

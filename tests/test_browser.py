@@ -76,6 +76,9 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
     assert "收费科" in cashier.locator("#timeline").inner_text()
 
     engineer.reload()
+    engineer.click("[data-confirm=restore]")  # the plan's restore checks, each ticked first
+    for box in engineer.locator("#confirm-restore input[name=checks]").all():
+        box.check()
     engineer.click("button[data-action=restore]")
     assert engineer.locator("#status").inner_text() == "已恢复"
 

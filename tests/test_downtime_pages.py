@@ -25,6 +25,8 @@ from yingji.recovery.models import ManualRecord, Reconciliation, TempRange
 from yingji.reviews import actions as review_actions
 from yingji.web.timeline import QUIET, describe
 
+from .conftest import RESTORE_CHECKS
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -100,7 +102,7 @@ def test_back_entry_through_the_worklist_forms_until_signed_off(demo: Any) -> No
     assert ManualRecord.objects.filter(incident=incident).count() == 3
 
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     worklist = f"/incidents/{incident.number}/records"
     for record in ManualRecord.objects.filter(incident=incident):
         page = clerk.get(worklist).content.decode()
@@ -172,7 +174,7 @@ def test_one_click_insurance_network_failure(demo: Any) -> None:
     assert Message.objects.filter(incident=incident, kind=Message.Kind.ACTIVATION).count() == chain.count()
 
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     assert scenario.bulletin not in Client().get("/screen").content.decode()
     assert AuditEntry.objects.filter(action="bulletin.lowered", subject_id=incident.pk).exists()
 
@@ -189,7 +191,7 @@ def test_every_step_of_a_downtime_reads_as_a_sentence_on_the_timeline(demo: Any)
                                                 "paper_serial": "S-1", "occurred_at": at, "amount": "1.00"})
     recovery_actions.set_expected(CLI, incident, "cashier", 1, None)
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     review_actions.save_review(CLI, incident, cause="交换机")
     done = review_actions.add_corrective_action(CLI, incident, "更换", "eng-net", clock.now().date())
     review_actions.finish_corrective_action(CLI, done)
@@ -214,14 +216,14 @@ def test_the_department_checklists_mark_the_phase_that_is_due_now(demo: Any) -> 
     assert set(now_marked()) == {"on_activation"}
     actions.declare_mode(CLI, incident, "manual", ["cashier"])
     assert set(now_marked()) == {"during"}
-    actions.perform(CLI, Incident.objects.get(pk=incident.pk), "restore")
+    actions.perform(CLI, Incident.objects.get(pk=incident.pk), "restore", checks=RESTORE_CHECKS)
     assert set(now_marked()) == {"after_recovery"}
 
 
 def test_an_ended_incident_takes_no_new_mode_or_scenario(demo: Any) -> None:
     incident = outage()
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     with pytest.raises(InvalidTransition):
         actions.declare_mode(CLI, incident, "manual", ["cashier"])
     with pytest.raises(InvalidTransition):
@@ -236,7 +238,7 @@ def test_an_incident_closes_only_after_its_back_entry_is_signed_off(demo: Any) -
     record = recovery_actions.add_record(CLI, incident, {"kind": "charge", "department": "cashier", "card_no": "1",
                                                          "paper_serial": "S-1", "occurred_at": at, "amount": "1.00"})
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     with pytest.raises(InvalidTransition) as refused:
         actions.perform(CLI, Incident.objects.get(pk=incident.pk), "close")
     assert refused.value.details["unsigned"] == ["cashier"] and "收费科" in refused.value.message
@@ -283,7 +285,7 @@ def test_a_closed_incident_shows_nothing_to_press_and_nobody_still_waited_for(de
     actions.perform(CLI, incident, "acknowledge")
     actions.perform(CLI, Incident.objects.get(pk=incident.pk), "activate")
     for step in ("stand_down", "restore", "close"):
-        actions.perform(CLI, Incident.objects.get(pk=incident.pk), step)
+        actions.perform(CLI, Incident.objects.get(pk=incident.pk), step, checks=RESTORE_CHECKS)
     page = client_for("cashier-head").get(f"/incidents/{incident.number}").content.decode()
     assert "data-action=" not in page and "data-item=" not in page and "data-ack=" not in page
     assert "未确认（应于" not in page and "等待" not in page

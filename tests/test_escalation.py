@@ -28,7 +28,7 @@ from yingji.plans import actions as plan_actions
 from yingji.plans.store import published
 from yingji.timers import service
 
-from .conftest import report
+from .conftest import RESTORED, report
 from .fastplan import fast_plan_text
 
 
@@ -124,7 +124,7 @@ def test_not_fixed_in_time_raises_level_3_to_2_and_tells_the_director(fast: Any,
     actions = list(AuditEntry.objects.filter(subject_id=incident["id"]).values_list("action", flat=True))
     assert "incident.escalated" in actions
     # The rules cannot lower a raised grade when facts change.
-    api("eng-duty").post(f"/incidents/{incident['id']}/restore")
+    api("eng-duty").post(f"/incidents/{incident['id']}/restore", RESTORED)
     assert Incident.objects.get().response_level == "2"
 
 
@@ -139,7 +139,7 @@ def test_core_outage_declares_standalone_mode_and_tells_the_cashier(fast: Any, a
     drive(lambda: bool(sms_to(http, cashier.mobile)))
     assert "单机" in sms_to(http, cashier.mobile)[0]["message"]
     api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
-    api("eng-duty").post(f"/incidents/{incident['id']}/restore")
+    api("eng-duty").post(f"/incidents/{incident['id']}/restore", RESTORED)
     assert DowntimeMode.objects.get(department="cashier").ended_at is not None
     assert SystemState.objects.get(code="HIS").status == "up"
 

@@ -11,7 +11,7 @@ from yingji.incidents.models import Incident
 from yingji.timers import service
 from yingji.timers.models import Timer
 
-from .conftest import report
+from .conftest import RESTORED, report
 
 
 def grade_log(incident_id: int) -> list[dict[str, Any]]:
@@ -68,7 +68,7 @@ def test_restoring_stops_the_clock_and_cancels_the_regrade_timer(api: Any) -> No
     incident = report(api("nurse-wang"))
     engineer = api("eng-duty")
     engineer.post(f"/incidents/{incident['id']}/acknowledge")
-    engineer.post(f"/incidents/{incident['id']}/restore")
+    engineer.post(f"/incidents/{incident['id']}/restore", RESTORED)
     assert not Timer.objects.filter(incident_id=incident["id"], state="pending").exists()
     clock.advance(timedelta(days=2))
     assert service.run_due() == 0

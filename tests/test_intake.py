@@ -10,7 +10,7 @@ from django.test import Client
 from yingji.core import clock
 from yingji.incidents.models import Incident, Report
 
-from .conftest import report
+from .conftest import RESTORED, report
 
 
 def test_a_report_opens_an_incident_with_a_reference_and_a_grade(api: Any) -> None:
@@ -58,7 +58,7 @@ def test_a_restored_incident_does_not_take_new_reports(api: Any) -> None:
     first = report(api("nurse-wang"))
     engineer = api("eng-duty")
     engineer.post(f"/incidents/{first['id']}/acknowledge")
-    engineer.post(f"/incidents/{first['id']}/restore")
+    engineer.post(f"/incidents/{first['id']}/restore", RESTORED)
     assert report(api("nurse-wang"))["id"] != first["id"]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from yingji.core.models import AuditEntry
 from yingji.incidents.models import Incident, Notice, SystemState
 
-from .conftest import report
+from .conftest import RESTORED, report
 
 
 def actions_on_timeline(incident_id: int) -> list[str]:
@@ -22,7 +22,7 @@ def test_an_incident_runs_its_whole_life(api: Any) -> None:
     assert engineer.post(f"{path}/acknowledge").json()["status"] == "acknowledged"
     assert engineer.post(f"{path}/arrive").json()["status"] == "on_site"
     assert commander.post(f"{path}/activate").json()["status"] == "activated"
-    assert engineer.post(f"{path}/restore", {"note": "主库切换完成"}).json()["status"] == "restored"
+    assert engineer.post(f"{path}/restore", {"note": "主库切换完成", **RESTORED}).json()["status"] == "restored"
     assert office.post(f"{path}/close").status_code == 409  # the plan is still active
     assert commander.post(f"{path}/stand_down").json()["plan_active"] is False
     closed = office.post(f"{path}/close", {"note": "复盘已安排"}).json()
@@ -52,7 +52,7 @@ def test_restore_turns_the_board_green_and_tells_every_reporter(api: Any) -> Non
     assert SystemState.objects.get(code="HIS").status == "down"
     engineer = api("eng-duty")
     engineer.post(f"/incidents/{incident['id']}/acknowledge")
-    engineer.post(f"/incidents/{incident['id']}/restore")
+    engineer.post(f"/incidents/{incident['id']}/restore", RESTORED)
     assert SystemState.objects.get(code="HIS").status == "up"
     told = sorted(Notice.objects.filter(kind="restored").values_list("user__username", flat=True))
     assert told == ["cashier-head", "nurse-wang"]

@@ -21,6 +21,8 @@ from yingji.core.audit import verify
 from yingji.core.demo import DEMO_PASSWORD
 from yingji.core.models import AuditEntry
 
+from .conftest import RESTORE_CHECKS
+
 WORKSTATION = "127.0.0.21"
 
 
@@ -192,6 +194,6 @@ def test_closing_while_the_plan_is_active_says_to_stand_down_first(demo: Any) ->
 
     incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
     actions.perform(CLI, incident, "activate")
-    actions.perform(CLI, incident, "restore")
+    actions.perform(CLI, incident, "restore", checks=RESTORE_CHECKS)
     with pytest.raises(actions.InvalidTransition, match="请先终止预案"):
         actions.perform(CLI, incident, "close")

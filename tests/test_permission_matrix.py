@@ -23,7 +23,7 @@ from yingji.core import clock
 from yingji.notify.models import Message
 from yingji.recovery.models import ManualRecord
 
-from .conftest import report
+from .conftest import RESTORE_CHECKS, report
 from .permission_table import CALLERS, MATRIX, expected, markdown
 from .test_backentry import CSV_HEADER, charge
 from .test_permissions import put_in
@@ -73,7 +73,7 @@ def incident_in(api: Any, state: str, **extra: Any) -> int:
 
 def lifecycle(action: str, state: str) -> Callable[[Any], Request]:
     def setup(api: Any) -> Request:
-        return f"/incidents/{incident_in(api, state)}/{action}", {"reason": "测试"}
+        return f"/incidents/{incident_in(api, state)}/{action}", {"reason": "测试", "checks": RESTORE_CHECKS}
     return setup
 
 

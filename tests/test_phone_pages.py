@@ -22,7 +22,7 @@ from yingji.notify.models import Message
 from yingji.notify.service import ack_token
 from yingji.timers import service
 
-from .conftest import report
+from .conftest import RESTORE_CHECKS, report
 
 HOTLINE = 'href="tel:01000000000"'  # the demo plan's it_hotline, 010-00000000
 
@@ -95,7 +95,7 @@ def test_the_report_form_says_which_systems_are_already_reported(api: Any) -> No
 
     engineer = User.objects.get(username="eng-duty")
     for step in ("acknowledge", "restore"):
-        actions.perform(engineer, Incident.objects.get(pk=first["id"]), step)
+        actions.perform(engineer, Incident.objects.get(pk=first["id"]), step, checks=RESTORE_CHECKS)
     assert 'class="already"' not in form.get("/report").content.decode()
 
 

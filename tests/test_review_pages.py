@@ -22,6 +22,8 @@ from yingji.notify.models import Message
 from yingji.reviews.models import CorrectiveAction, RegulatoryReport, Review
 from yingji.timers import service
 
+from .conftest import RESTORE_CHECKS
+
 
 def client_for(username: str) -> Client:
     client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
@@ -32,7 +34,7 @@ def client_for(username: str) -> Client:
 def restored_outage() -> Incident:
     incident = actions.report_fault(CLI, system="HIS", symptom="HIS 全院无法登录", scope="hospital").incident
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     return Incident.objects.get(pk=incident.pk)
 
 

@@ -27,7 +27,7 @@ from yingji.reviews.document import regulatory_doc, render, review_doc
 from yingji.reviews.models import RegulatoryReport
 from yingji.timers import service
 
-from .conftest import report
+from .conftest import RESTORE_CHECKS, RESTORED, report
 
 
 def _breaches(kind: str) -> int:
@@ -76,7 +76,7 @@ def test_police_and_cac_deadlines_fire_and_show_on_the_commander_s_dashboard(api
     # A partial first CAC report (items 1-2) owes a follow-up; restore starts the 30-day summary.
     regulatory.mark_sent(CLI, owed["cac"], channel="12387", partial=True)
     actions.acknowledge(CLI, Incident.objects.get(pk=row.pk))
-    actions.restore(CLI, Incident.objects.get(pk=row.pk))
+    actions.restore(CLI, Incident.objects.get(pk=row.pk), checks=RESTORE_CHECKS)
     kinds = set(RegulatoryReport.objects.filter(incident_id=row.pk).values_list("kind", flat=True))
     assert {"cac_followup", "cac_summary"} <= kinds
     summary = RegulatoryReport.objects.get(incident_id=row.pk, kind="cac_summary")
@@ -95,7 +95,7 @@ def test_a_personal_data_leak_owes_a_pipl_notice_with_its_three_items(api: Any, 
 def test_review_pdf_renders_in_poppler_with_its_chinese_text_and_docx_opens(api: Any, tmp_path: Path) -> None:
     incident = report(api("nurse-wang"), scope="hospital")
     api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
-    api("eng-duty").post(f"/incidents/{incident['id']}/restore")
+    api("eng-duty").post(f"/incidents/{incident['id']}/restore", RESTORED)
     row = Incident.objects.get(pk=incident["id"])
     pdf = tmp_path / "review.pdf"
     pdf.write_bytes(render(review_doc(row), "pdf"))

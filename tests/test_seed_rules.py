@@ -19,6 +19,8 @@ from yingji.notify.models import Message
 from yingji.timers import service
 from yingji.timers.models import Timer
 
+from .conftest import RESTORE_CHECKS
+
 
 def page_as(username: str, path: str) -> str:
     client = Client()
@@ -81,8 +83,9 @@ def test_a_regional_network_fault_says_borrow_computers_and_a_virus_cuts_the_are
 
 def test_a_fault_fixed_in_time_starts_no_regional_procedure(demo: Any) -> None:
     incident = regional(cause="database")
-    actions.perform(User.objects.get(username="eng-duty"), incident, "acknowledge")
-    actions.perform(User.objects.get(username="eng-duty"), Incident.objects.get(pk=incident.pk), "restore")
+    engineer = User.objects.get(username="eng-duty")
+    actions.perform(engineer, incident, "acknowledge")
+    actions.perform(engineer, Incident.objects.get(pk=incident.pk), "restore", checks=RESTORE_CHECKS)
     clock.freeze(incident.reported_at + timedelta(minutes=40))
     service.run_due()
     assert raised(incident) == []
@@ -128,3 +131,33 @@ def test_the_standby_equipment_step_names_its_owner_on_the_incident_and_plan_pag
     html = page_as("info-director", f"/incidents/{incident.number}")
     assert f'class="owner">· {demo.person("info-director").name}' in html
     assert "· " + demo.person("info-director").name in page_as("info-director", "/plan")
+
+
+def test_restored_only_once_the_engineer_confirms_each_check_the_plan_lists(demo: Any) -> None:
+    """Seed 000: 进行全面的测试，确保系统已经完全恢复 — a check box each, on the page and in the API."""
+    from yingji.core.errors import BadInput
+
+    incident = actions.report_fault(CLI, system="LIS", symptom="报告打不出").incident
+    engineer = User.objects.get(username="eng-duty")
+    actions.perform(engineer, incident, "acknowledge")
+    try:
+        actions.perform(engineer, Incident.objects.get(pk=incident.pk), "restore", checks=[0, 2])
+    except BadInput as exc:
+        assert exc.field == "checks" and "从备份恢复数据" in exc.message and "全面的测试" not in exc.message
+    else:
+        raise AssertionError("restored with a check unconfirmed")
+    html = page_as("eng-duty", f"/incidents/{incident.number}")
+    assert html.count('name="checks"') == 3 and "已进行全面的测试" in html
+    client = Client()
+    client.force_login(engineer)
+    client.post(f"/incidents/{incident.number}/action/restore", {"checks": ["0", "1", "2"]})
+    assert Incident.objects.get(pk=incident.pk).status == "restored"
+    [entry] = AuditEntry.objects.filter(subject_id=incident.pk, action="incident.restored")
+    assert entry.data["checks"][0].startswith("已进行全面的测试")
+
+
+def test_class_i_pages_the_whole_command_including_equipment_security_and_clinical_heads(demo: Any) -> None:
+    incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
+    assert incident.fault_class == "I"
+    paged = set(Message.objects.filter(incident=incident, kind="page").values_list("person", flat=True))
+    assert {"equipment-head", "security-head", "emergency-head", "ward-lead"} <= paged

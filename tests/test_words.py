@@ -51,6 +51,8 @@ from yingji.reviews.models import RegulatoryReport
 from yingji.timers import service
 from yingji.web.timeline import QUIET, describe
 
+from .conftest import RESTORE_CHECKS
+
 CATALOG = Path(__file__).resolve().parent.parent / "yingji" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 12, 2, 6, 20, tzinfo=SHANGHAI)  # a Wednesday before the morning peak
@@ -158,7 +160,7 @@ def outage(language: str) -> dict[str, Any]:
                                           "partial": "on", "sent": "1"})
     later(100)  # 3 h 12 min: the paper mode for inpatient billing, the pharmacies and the wards
     later(50)  # over 4 hours: the duration level rises by itself
-    engineer.post(f"{base}/action/restore", {"note": typed["restore"]})
+    engineer.post(f"{base}/action/restore", {"note": typed["restore"], "checks": RESTORE_CHECKS})
 
     for record in ManualRecord.objects.filter(incident=incident):
         clerk.post(f"/records/{record.pk}/enter", {"his_id": f"HIS-{record.pk}"})
@@ -424,7 +426,7 @@ def test_a_refusal_names_the_action_and_the_state_in_words(demo: Any) -> None:
     """The API keeps the codes in its fields; the sentence a person reads has none."""
     incident = actions.report_fault(CLI, system="HIS", symptom="HIS 全院无法登录", scope="hospital").incident
     for step in ("acknowledge", "restore"):
-        actions.perform(CLI, incident, step)
+        actions.perform(CLI, incident, step, checks=RESTORE_CHECKS)
     for language, expected in (("zh-hans", "事件当前状态为“已恢复”，不能确认。"),
                                ("en", "Cannot acknowledge: the incident is Restored.")):
         with translation.override(language), pytest.raises(InvalidTransition) as refused:

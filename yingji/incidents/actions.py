@@ -557,15 +557,21 @@ def stand_down(actor: Actor, incident: Incident) -> Incident:
     return incident
 
 
-def restore(actor: Actor, incident: Incident, note: str = "") -> Incident:
-    """The system works again: the board turns green and every linked reporter is told."""
+def restore(actor: Actor, incident: Incident, note: str = "", checks: list[int] | None = None) -> Incident:
+    """The system works again: the board turns green and every linked reporter is told. The
+    engineer first confirms each of the plan's restore checks (a full test, data from backup)."""
     with audit.writing():
         incident = _locked(incident)
         _check(actor, incident, "restore")
+        required = plan_of(incident.plan_version_id).recovery.restore_checks
+        missing = [text for i, text in enumerate(required) if i not in set(checks or [])]
+        if missing:
+            raise BadInput("checks", _("Confirm each check before marking it restored: %(checks)s") % {
+                "checks": _("; ").join(text.rstrip("。.") for text in missing)})
         now = clock.now()
         incident.status, incident.restored_at = S.RESTORED, now
         incident.save(update_fields=["status", "restored_at"])
-        _log(actor, "incident.restored", incident, note=_text("note", note, 2000))
+        _log(actor, "incident.restored", incident, note=_text("note", note, 2000), checks=list(required))
         _regrade(actor, incident, "restored")
         escalation.on_restored(actor, incident, _tell_reporters(incident, now))
         regulatory.on_handling_ended(incident)
@@ -652,7 +658,7 @@ LIFECYCLE = ("acknowledge", "arrive", "activate", "stand_down", "restore", "clos
 
 
 def perform(actor: Actor, incident: Incident, action: str, *, note: str = "", level: str = "",
-            reason: str = "") -> Incident:
+            reason: str = "", checks: list[int] | None = None) -> Incident:
     """One lifecycle action by name, for the API and the web buttons alike."""
     match action:
         case "acknowledge":
@@ -664,7 +670,7 @@ def perform(actor: Actor, incident: Incident, action: str, *, note: str = "", le
         case "stand_down":
             return stand_down(actor, incident)
         case "restore":
-            return restore(actor, incident, note)
+            return restore(actor, incident, note, checks)
         case "close":
             return close(actor, incident, note)
         case "cancel":

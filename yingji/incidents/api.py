@@ -303,6 +303,9 @@ class ActionIn(Input):
     note: Text = Field(default="", max_length=2000)
     level: Text = Field(default="", max_length=40, description="activate: the response level requested")
     reason: Text = Field(default="", max_length=2000, description="cancel, stand_down: why")
+    checks: list[Annotated[int, Field(ge=0, le=99)]] = Field(
+        default=[], max_length=100, description="restore: the positions (from 0) of the plan's "
+        "recovery.restore_checks the engineer confirms; every one is required")
 
 
 Lifecycle = Literal["acknowledge", "arrive", "activate", "stand_down", "restore", "close", "cancel"]
@@ -332,7 +335,7 @@ def post_action(request: HttpRequest, incident_id: Id, action: Lifecycle,
     incident = found(Incident, "incident_id", pk=incident_id)
     body = payload or ActionIn()
     incident = actions.perform(request.user, incident, action,  # type: ignore[arg-type]
-                               note=body.note, level=body.level, reason=body.reason)
+                               note=body.note, level=body.level, reason=body.reason, checks=body.checks)
     return incident_detail(incident, request.user)
 
 

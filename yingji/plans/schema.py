@@ -490,6 +490,9 @@ class Recovery(Strict):
     finance_department: Code | None = Field(None, description="department whose lead co-signs every "
                                             "reconciliation (财务科)")
     insurance: list[InsuranceScheme] = []
+    restore_checks: list[Text] = Field([], description="what the engineer confirms before marking a fault "
+                                       "restored (seed 000: a full test that the system has fully recovered; "
+                                       "data restored from backup where needed); each must be ticked")
 
 
 class Regulatory(Strict):

@@ -147,9 +147,10 @@ def _action_url(incident: Incident, action: str) -> str:
 
 
 def _todo(code: str, text: str, button: str = "", url: str = "", link: str = "", confirm: list[str] | None = None,
-          danger: bool = False, reason: bool = False, confirm_button: str = "") -> dict[str, Any]:
+          danger: bool = False, reason: bool = False, confirm_button: str = "",
+          checks: list[str] | None = None) -> dict[str, Any]:
     return {"code": code, "text": text, "button": button, "url": url, "link": link, "confirm": confirm,
-            "danger": danger, "reason": reason, "confirm_button": confirm_button or button}
+            "danger": danger, "reason": reason, "confirm_button": confirm_button or button, "checks": checks or []}
 
 
 def _todos(incident: Incident, plan: Plan, user: Any, wait: situation.ActivationWait | None,
@@ -185,7 +186,10 @@ def _todos(incident: Incident, plan: Plan, user: Any, wait: situation.Activation
     if actions.may(user, incident, "restore"):
         todos.append(_todo("restore", _("When the system works again, press “Restored”: reporters are told and "
                                         "the back-entry clock starts."), _("Restored"),
-                           _action_url(incident, "restore")))
+                           _action_url(incident, "restore"), checks=plan.recovery.restore_checks,
+                           confirm=[_("Reporters are told it works again; downtime modes end; the back-entry clock "
+                                      "starts.")] if plan.recovery.restore_checks else None,
+                           confirm_button=_("Yes, it is restored")))
     if actions.may(user, incident, "stand_down"):
         todos.append(_todo("stand_down", _("The plan is still active. Stand it down when the departments can work "
                                            "normally again."), _("Stand down"), _action_url(incident, "stand_down"),

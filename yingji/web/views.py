@@ -240,7 +240,8 @@ def incident_action(request: HttpRequest, number: str, action: str) -> HttpRespo
     if action not in actions.LIFECYCLE:
         return HttpResponse(status=404)
     run_action(request, actions.perform, incident, action, note=request.POST.get("note", ""),
-         level=request.POST.get("level", ""), reason=request.POST.get("reason", ""))
+               level=request.POST.get("level", ""), reason=request.POST.get("reason", ""),
+               checks=[int(c) for c in request.POST.getlist("checks") if c.isdigit() and len(c) < 3])
     return redirect("incident", number=number)
 
 
