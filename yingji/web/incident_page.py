@@ -356,7 +356,10 @@ def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any
         procedure = plan.scenario(scenario) if scenario else None
         rows.append({"pk": pk, "unit": department or scenario, "department": department,
                      "contacts": escalation.scenario_contacts(incident, plan, procedure) if procedure else [],
-                     "mine": bool(department) and department == getattr(user, "department", ""),
+                     # A department's lead sees her own checklist open; whoever may act on a
+                     # procedure (the engineer on a regional virus fault) sees it open too.
+                     "mine": (department == getattr(user, "department", "") if department
+                              else not ended and _may_act_for(user, department)),
                      "done": sum(1 for item in items if item["done"]), "total": len(items),
                      "name": name, "ack": ack, "acknowledged": acked_at is not None,
                      "may_act": not ended and _may_act_for(user, department),
