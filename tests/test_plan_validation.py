@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from yingji.cli import main
+from yingji.notify.templates import PLACEHOLDERS, TEMPLATES
 from yingji.plans.loader import PlanInvalid, dump_plan, parse_plan, template_text
-from yingji.plans.schema import json_schema
+from yingji.plans.schema import Plan, json_schema
 
 
 def errors_of(text: str) -> list[tuple[int, str, str]]:
@@ -201,3 +202,86 @@ def test_a_weekly_roster_says_its_handover_day_and_a_start_on_another_day_is_nam
     data["rosters"][0]["handover_day"] = other
     [(line, path, message)] = errors_of(yaml.safe_dump(data, allow_unicode=True))
     assert line > 1 and path == "rosters[0]" and f"is a {roster.weekday}, not a {other}" in message
+
+
+# -- messages: the templates Yingji sends (yingji/notify/templates.py) ----------------------------
+
+
+def test_a_misspelt_message_template_is_an_error_naming_the_known_ones() -> None:
+    text = ZH.replace("  activation:\n    subject: 【启动应急预案】", "  activaton:\n    subject: 【启动应急预案】")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "  activaton:"), "messages.activaton")
+    assert message.startswith("unknown message template; known: page, escalation, activation_request, activation")
+
+
+def test_a_template_yingji_never_sends_is_an_error() -> None:
+    text = ZH.replace("messages:\n", "messages:\n  report_received:\n    subject: 故障报告 {number} 已受理\n"
+                      "    body: 编号 {number}。\n")
+    assert (line_of(text, "report_received:"), "messages.report_received",
+            "unknown message template; known: " + ", ".join(TEMPLATES)) in errors_of(text)
+
+
+def test_a_placeholder_the_template_cannot_fill_is_named_with_its_line() -> None:
+    text = ZH.replace("subject: 【已恢复】{system} {number}", "subject: 【已恢复】{system} {number} {deadline}")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "【已恢复】"), "messages.restored.subject")
+    assert message.startswith("{deadline} cannot be filled in for restored; it has {number}, {system}")
+    assert "{time}" in message and "{url}" in message
+
+
+PAGE_BODY = 'body: "{system} 故障：{symptom}（地点：{location}）。请在 {deadline} 内确认并赶赴现场。确认链接：{url}"'
+
+
+@pytest.mark.parametrize("body", ["确认 {url", "确认 } {url}", "{system.name} {url}", "{0} {url}", "{level:>5} {url}"])
+def test_a_body_str_format_cannot_fill_is_an_error_not_a_crash_at_send_time(body: str) -> None:
+    text = ZH.replace(PAGE_BODY, f'body: "{body}"')
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, body), "messages.page.body")
+    assert "{{ or }}" in message
+
+
+def test_a_page_asking_for_acknowledgement_without_its_link_is_an_error() -> None:
+    text = ZH.replace("请在 {deadline} 内确认并赶赴现场。确认链接：{url}", "请在 {deadline} 内确认并赶赴现场。")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "内确认并赶赴现场。\""), "messages.page.body")
+    assert message.startswith("page asks to be acknowledged but has no {url}")
+
+
+def test_the_activation_message_carries_the_departments_acknowledgement_link() -> None:
+    """The shipped plans asked each department to acknowledge within the deadline, with no link to
+    do it by; the department lead's message is the one the acknowledgement link is for."""
+    for language in ("zh", "en"):
+        plan = parse_plan(template_text(language))
+        assert TEMPLATES["activation"].ack and "{url}" in plan.messages["activation"].body
+        assert set(plan.messages) <= set(TEMPLATES)
+    text = ZH.replace("内确认：{url}\n", "内确认。\n")
+    assert [(p, m.split(" but")[0]) for _line, p, m in errors_of(text)] == [
+        ("messages.activation.body", "activation asks to be acknowledged")]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_yingjis_own_wording_uses_only_what_each_template_fills_in(language: str) -> None:
+    """The defaults and their translations follow the same rules as a plan's wording."""
+    from django.utils import translation
+
+    from yingji.notify.templates import placeholders_in
+
+    with translation.override(language):
+        for name, template in TEMPLATES.items():
+            used = placeholders_in(str(template.subject)) + placeholders_in(str(template.body))
+            assert set(used) <= set(template.allowed), (name, used)
+            assert not template.ack or "url" in used, name
+            assert set(template.allowed) <= set(PLACEHOLDERS), name
+
+
+def test_a_version_stored_before_the_check_still_pages_in_yingjis_wording() -> None:
+    """Stored versions are not validated again; a brace their wording cannot fill must not stop a page."""
+    from yingji.notify.service import render
+
+    data = yaml.safe_load(ZH)
+    data["messages"]["page"]["body"] = "{system} 故障 { 请确认"
+    plan = Plan.model_validate(data)
+    context = {"number": "N1", "system": "HIS", "symptom": "s", "location": "-", "level": "三级", "deadline": "5 分钟",
+               "url": "http://x/ack/t", "name": "张三"}
+    subject, body = render(plan, "page", context)
+    assert subject == "【三级】HIS 故障 N1" and "http://x/ack/t" in body

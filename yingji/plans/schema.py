@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from yingji.notify.templates import ACK, TEMPLATES, placeholders_in
+
 from .durations import PATTERN, format_duration, parse_duration
 
 SCHEMA_ID = "yingji/plan@1"
@@ -443,8 +445,36 @@ class Maintenance(Strict):
 
 
 class Message(Strict):
-    subject: Text
+    """The plan's wording of one message Yingji sends (`messages:`, by template name); placeholders
+    in braces are filled in when it is sent."""
+
+    subject: Text = Field(description="the mail subject and the first line elsewhere; at most 300 characters "
+                          "are kept once filled in")
     body: Text
+
+
+def message_errors(name: str, message: Message) -> list[tuple[tuple[Any, ...], str]]:
+    """A plan's wording of a message: a template Yingji sends, with only the placeholders it fills
+    in, and the acknowledgement link where it asks for an acknowledgement."""
+    template = TEMPLATES.get(name)
+    if template is None:
+        return [(("messages", name), f"unknown message template; known: {', '.join(TEMPLATES)}")]
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    used: list[str] = []
+    for part in ("subject", "body"):
+        try:
+            names = placeholders_in(getattr(message, part))
+        except ValueError as exc:
+            errors.append((("messages", name, part), str(exc)))
+            continue
+        used += names
+        for unknown in dict.fromkeys(n for n in names if n not in template.allowed):
+            errors.append((("messages", name, part), f"{{{unknown}}} cannot be filled in for {name}; "
+                           f"it has {', '.join('{' + p + '}' for p in template.allowed)}"))
+    if template.ack and ACK not in used and not errors:
+        errors.append((("messages", name, "body"), f"{name} asks to be acknowledged but has no {{{ACK}}}, "
+                       f"its acknowledgement link; end the body with e.g. \"Acknowledge: {{{ACK}}}\""))
+    return errors
 
 
 class Plan(Strict):
@@ -469,7 +499,9 @@ class Plan(Strict):
     maintenance: Maintenance = Field(default_factory=Maintenance)
     recovery: Recovery = Field(default_factory=Recovery)
     regulatory: Regulatory = Field(default_factory=Regulatory)
-    messages: dict[Code, Message] = {}
+    messages: dict[Code, Message] = Field({}, description="the plan's own wording of the messages Yingji sends, "
+                                          "by template name; a template left out keeps Yingji's wording",
+                                          json_schema_extra={"propertyNames": {"enum": list(TEMPLATES)}})
     rewards_and_penalties: list[Text] = []
     attachments: list[Text] = []
 
@@ -701,6 +733,8 @@ class Plan(Strict):
              "national grade")
         for i, job in enumerate(self.maintenance.backups):
             ref(job.system, systems, ("maintenance", "backups", i, "system"), "system")
+        for name, message in self.messages.items():
+            errors += message_errors(name, message)
         return errors
 
 
