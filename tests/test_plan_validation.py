@@ -36,7 +36,7 @@ def test_the_shipped_plans_are_valid(language: str) -> None:
 def test_a_wrong_type_names_field_and_line() -> None:
     text = ZH.replace("  cii: false", "  cii: maybe")
     assert errors_of(text) == [(line_of(text, "cii: maybe"), "hospital.cii",
-                                "Input should be a valid boolean, unable to interpret input")]
+                                "'maybe' is not a yes/no value; write true or false")]
 
 
 def test_an_unknown_system_code_in_a_rule_names_field_and_line() -> None:
@@ -77,8 +77,8 @@ def test_duplicate_mapping_keys_are_not_silently_dropped() -> None:
 def test_unknown_fields_and_missing_fields_are_named() -> None:
     text = ZH.replace("  short_name: 示例一院\n", "  shortname: 示例一院\n").replace("  code: demo\n", "")
     errors = errors_of(text)
-    assert (line_of(text, "shortname:"), "hospital.shortname", "unknown field") in errors
-    assert (line_of(text, "hospital:"), "hospital.code", "field required") in errors
+    assert (line_of(text, "shortname:"), "hospital.shortname", "unknown field; did you mean short_name?") in errors
+    assert (line_of(text, "hospital:"), "hospital.code", "field required, e.g. code: demo") in errors
 
 
 def test_a_dangling_person_reference_is_named() -> None:
@@ -285,3 +285,71 @@ def test_a_version_stored_before_the_check_still_pages_in_yingjis_wording() -> N
                "url": "http://x/ack/t", "name": "张三"}
     subject, body = render(plan, "page", context)
     assert subject == "【三级】HIS 故障 N1" and "http://x/ack/t" in body
+
+
+# -- errors say what a correct value looks like -------------------------------------------------
+
+
+def test_a_bad_duration_says_how_to_write_one() -> None:
+    text = ZH.replace("  on_site: 10m", "  on_site: ten minutes")
+    [(_line, path, message)] = errors_of(text)
+    assert path == "timers.on_site"
+    assert message == "'ten minutes' is not a duration; write a duration like 30s, 5m, 3h, 1d or 1h30m"
+
+
+def test_a_bad_code_says_what_a_code_is() -> None:
+    text = ZH.replace("  - code: EMR\n", "  - code: 电子病历 EMR\n")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "code: 电子病历 EMR"), "systems[1].code")
+    assert message.startswith("'电子病历 EMR' is not a code: 1 to 40 letters (A-Z, a-z), digits, '_', '.' or '-'")
+    assert "e.g. HIS" in message
+
+
+def test_an_unknown_value_lists_the_allowed_ones() -> None:
+    text = ZH.replace("  language: zh-hans", "  language: zh")
+    assert errors_of(text) == [(line_of(text, "language: zh"), "hospital.language",
+                                "'zh' is not allowed; one of: zh-hans, en")]
+    text = ZH.replace("    may_close: [office]", "    may_close: [ofice]", 1)
+    assert text != ZH
+    [(_line, path, message)] = errors_of(text)
+    assert path.endswith(".may_close[0]")
+    assert message == ("'ofice' is not allowed; one of: reporter, engineer, office, commander, department_lead, "
+                       "viewer, admin")
+
+
+def test_a_missing_field_is_named_with_an_example_from_the_shipped_plan() -> None:
+    text = ZH.replace("  title: 信息系统运行与安全专项应急预案\n", "", 1)
+    assert (line_of(text, "document:"), "document.title",
+            "field required, e.g. title: 信息系统运行与安全专项应急预案") in errors_of(text)
+    english = template_text("en")
+    data = yaml.safe_load(english)
+    del data["organization"]["office"], data["systems"][2]["name"]
+    errors = {path: message for _line, path, message in errors_of(yaml.safe_dump(data, allow_unicode=True))}
+    assert errors["organization.office"] == "field required, e.g. office: with code:, name: under it"
+    assert errors["systems[2].name"] == f"field required, e.g. name: {data['systems'][0]['name']}"
+
+
+def test_a_number_where_text_belongs_says_to_quote_it() -> None:
+    text = ZH.replace('  it_hotline: "010-00000000"', "  it_hotline: 01000000000")
+    [(_line, path, message)] = errors_of(text)
+    assert path == "hospital.it_hotline"
+    # YAML reads 01000000000 as the octal number 134217728; the message shows it as written.
+    assert message == '01000000000 is read as a number, not text; put it in quotes: "01000000000"'
+
+
+def test_a_bad_phone_time_date_and_list_say_how_to_write_them() -> None:
+    data = yaml.safe_load(ZH)
+    data["people"][0]["mobile"] = "call the desk"
+    data["rosters"][0]["handover"] = "8am"
+    data["rosters"][0]["start"] = "next monday"
+    data["organization"]["groups"][0]["members"] = data["organization"]["groups"][0]["members"][0]
+    data["activation"][0]["departments"] = "some"
+    errors = {path: message for _line, path, message in errors_of(yaml.safe_dump(data, allow_unicode=True))}
+    assert errors["people[0].mobile"] == ("'call the desk' is not a phone number: 3 to 30 digits, spaces and "
+                                          '+ ( ) -, in quotes, e.g. "010-00000000"')
+    assert errors["rosters[0].handover"] == "'8am' is not a time of day; write one like 08:00"
+    assert errors["rosters[0].start"] == "'next monday' is not a date; write one like 2026-01-05"
+    assert errors["organization.groups[0].members"].endswith("is not a list; write [a, b], or one \"- item\" per line")
+    # A list of codes or "all": one error that says both, not two at the same place.
+    assert errors["activation[0].departments"] == ("'some' is not a list; write [a, b], or one \"- item\" per "
+                                                   "line; or 'some' is not allowed; one of: all")
