@@ -353,3 +353,12 @@ def test_a_bad_phone_time_date_and_list_say_how_to_write_them() -> None:
     # A list of codes or "all": one error that says both, not two at the same place.
     assert errors["activation[0].departments"] == ("'some' is not a list; write [a, b], or one \"- item\" per "
                                                    "line; or 'some' is not allowed; one of: all")
+
+
+def test_an_unquoted_time_yaml_reads_as_a_number_is_an_error_not_a_wrong_time() -> None:
+    """YAML 1.1 reads 11:00 as 660 (base 60), which pydantic took as 00:11 without a word."""
+    english = template_text("en")
+    text = english.replace('  end: "11:00"', "  end: 11:00")
+    assert text != english
+    assert errors_of(text) == [(line_of(text, "  end: 11:00"), "peak_hours.end",
+                                'YAML reads 11:00 as the number 660; put it in quotes: "11:00"')]

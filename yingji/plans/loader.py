@@ -83,9 +83,14 @@ class _LineIndex:
         return None
 
 
-def _duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[PlanError]:
-    """PyYAML keeps the last of two equal keys silently; a plan must not lose a line that way."""
+def _yaml_traps(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[PlanError]:
+    """What PyYAML would change without a word. It keeps the last of two equal keys, and a plan must
+    not lose a line that way; and YAML 1.1 reads an unquoted 11:00 as the number 660 (base 60),
+    which pydantic would then take as the time 00:11."""
     errors: list[PlanError] = []
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:int" and ":" in node.value:
+        errors.append(PlanError(node.start_mark.line + 1, dotted(path), f"YAML reads {node.value} as the number "
+                                f"{yaml.safe_load(node.value)}; put it in quotes: \"{node.value}\""))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
@@ -93,10 +98,10 @@ def _duplicate_keys(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> list[
                 errors.append(PlanError(key.start_mark.line + 1, dotted((*path, key.value)),
                                         f"duplicate key {key.value!r}"))
             seen.add(key.value)
-            errors += _duplicate_keys(value, (*path, key.value))
+            errors += _yaml_traps(value, (*path, key.value))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            errors += _duplicate_keys(item, (*path, i))
+            errors += _yaml_traps(item, (*path, i))
     return errors
 
 
@@ -107,10 +112,11 @@ def _pattern_of(annotated: Any) -> str:
     return next(m.pattern for m in typing.get_args(annotated)[1:] if getattr(m, "pattern", None))
 
 
+CODE_RULE = "1 to 40 letters (A-Z, a-z), digits, '_', '.' or '-', starting with a letter or digit"
+PHONE_RULE = "3 to 30 digits, spaces and + ( ) -, in quotes"
 _PATTERN_WORDS = {
-    _pattern_of(Code): "is not a code: 1 to 40 letters (A-Z, a-z), digits, '_', '.' or '-', starting with "
-                       "a letter or digit, e.g. HIS, eng-duty or 120",
-    _pattern_of(Phone): "is not a phone number: 3 to 30 digits, spaces and + ( ) -, in quotes, e.g. \"010-00000000\"",
+    _pattern_of(Code): f"is not a code: {CODE_RULE}, e.g. HIS, eng-duty or 120",
+    _pattern_of(Phone): f"is not a phone number: {PHONE_RULE}, e.g. \"010-00000000\"",
 }
 
 
@@ -321,7 +327,7 @@ def parse_plan(text: str) -> Plan:
     except yaml.YAMLError as exc:
         raise PlanInvalid([PlanError(1, "", f"YAML error: {exc}")]) from None
     index = _LineIndex(root)
-    errors = _duplicate_keys(root)
+    errors = _yaml_traps(root)
     if not isinstance(data, dict):
         raise PlanInvalid([*errors, PlanError(1, "", "a plan is a YAML mapping with hospital:, organization:, ...")])
     try:
