@@ -13,6 +13,7 @@ from yingji.accounts.models import ApiToken, User, _token_cache
 from yingji.core import clock
 from yingji.core.actors import forget_names
 from yingji.core.demo import load_demo
+from yingji.notify import service as notify_service
 from yingji.plans.store import forget_published, plan_of, published
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -34,6 +35,13 @@ def _fresh_process_state() -> Iterator[None]:
     forget_names()
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _messages_fill_what_their_templates_declare(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sender that fills in other placeholders than its template declares (notify/templates.py)
+    fails the test that sends it; in production that is only logged."""
+    monkeypatch.setattr(notify_service, "STRICT", True)
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from yingji.cli import main
+from yingji.notify.templates import PLACEHOLDERS, TEMPLATES
 from yingji.plans.loader import PlanInvalid, dump_plan, parse_plan, template_text
-from yingji.plans.schema import json_schema
+from yingji.plans.schema import Plan, json_schema
 
 
 def errors_of(text: str) -> list[tuple[int, str, str]]:
@@ -35,7 +36,7 @@ def test_the_shipped_plans_are_valid(language: str) -> None:
 def test_a_wrong_type_names_field_and_line() -> None:
     text = ZH.replace("  cii: false", "  cii: maybe")
     assert errors_of(text) == [(line_of(text, "cii: maybe"), "hospital.cii",
-                                "Input should be a valid boolean, unable to interpret input")]
+                                "'maybe' is not a yes/no value; write true or false")]
 
 
 def test_an_unknown_system_code_in_a_rule_names_field_and_line() -> None:
@@ -76,8 +77,8 @@ def test_duplicate_mapping_keys_are_not_silently_dropped() -> None:
 def test_unknown_fields_and_missing_fields_are_named() -> None:
     text = ZH.replace("  short_name: 示例一院\n", "  shortname: 示例一院\n").replace("  code: demo\n", "")
     errors = errors_of(text)
-    assert (line_of(text, "shortname:"), "hospital.shortname", "unknown field") in errors
-    assert (line_of(text, "hospital:"), "hospital.code", "field required") in errors
+    assert (line_of(text, "shortname:"), "hospital.shortname", "unknown field; did you mean short_name?") in errors
+    assert (line_of(text, "hospital:"), "hospital.code", "field required, e.g. code: demo") in errors
 
 
 def test_a_dangling_person_reference_is_named() -> None:
@@ -201,3 +202,163 @@ def test_a_weekly_roster_says_its_handover_day_and_a_start_on_another_day_is_nam
     data["rosters"][0]["handover_day"] = other
     [(line, path, message)] = errors_of(yaml.safe_dump(data, allow_unicode=True))
     assert line > 1 and path == "rosters[0]" and f"is a {roster.weekday}, not a {other}" in message
+
+
+# -- messages: the templates Yingji sends (yingji/notify/templates.py) ----------------------------
+
+
+def test_a_misspelt_message_template_is_an_error_naming_the_known_ones() -> None:
+    text = ZH.replace("  activation:\n    subject: 【启动应急预案】", "  activaton:\n    subject: 【启动应急预案】")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "  activaton:"), "messages.activaton")
+    assert message.startswith("unknown message template; known: page, escalation, activation_request, activation")
+
+
+def test_a_template_yingji_never_sends_is_an_error() -> None:
+    text = ZH.replace("messages:\n", "messages:\n  report_received:\n    subject: 故障报告 {number} 已受理\n"
+                      "    body: 编号 {number}。\n")
+    assert (line_of(text, "report_received:"), "messages.report_received",
+            "unknown message template; known: " + ", ".join(TEMPLATES)) in errors_of(text)
+
+
+def test_a_placeholder_the_template_cannot_fill_is_named_with_its_line() -> None:
+    text = ZH.replace("subject: 【已恢复】{system} {number}", "subject: 【已恢复】{system} {number} {deadline}")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "【已恢复】"), "messages.restored.subject")
+    assert message.startswith("{deadline} cannot be filled in for restored; it has {number}, {system}")
+    assert "{time}" in message and "{url}" in message
+
+
+PAGE_BODY = 'body: "{system} 故障：{symptom}（地点：{location}）。请在 {deadline} 内确认并赶赴现场。确认链接：{url}"'
+
+
+@pytest.mark.parametrize("body", ["确认 {url", "确认 } {url}", "{system.name} {url}", "{0} {url}", "{level:>5} {url}"])
+def test_a_body_str_format_cannot_fill_is_an_error_not_a_crash_at_send_time(body: str) -> None:
+    text = ZH.replace(PAGE_BODY, f'body: "{body}"')
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, body), "messages.page.body")
+    assert "{{ or }}" in message
+
+
+def test_a_page_asking_for_acknowledgement_without_its_link_is_an_error() -> None:
+    text = ZH.replace("请在 {deadline} 内确认并赶赴现场。确认链接：{url}", "请在 {deadline} 内确认并赶赴现场。")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "内确认并赶赴现场。\""), "messages.page.body")
+    assert message.startswith("page asks to be acknowledged but has no {url}")
+
+
+def test_the_activation_message_carries_the_departments_acknowledgement_link() -> None:
+    """The shipped plans asked each department to acknowledge within the deadline, with no link to
+    do it by; the department lead's message is the one the acknowledgement link is for."""
+    for language in ("zh", "en"):
+        plan = parse_plan(template_text(language))
+        assert TEMPLATES["activation"].ack and "{url}" in plan.messages["activation"].body
+        assert set(plan.messages) <= set(TEMPLATES)
+    text = ZH.replace("内确认：{url}\n", "内确认。\n")
+    assert [(p, m.split(" but")[0]) for _line, p, m in errors_of(text)] == [
+        ("messages.activation.body", "activation asks to be acknowledged")]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_yingjis_own_wording_uses_only_what_each_template_fills_in(language: str) -> None:
+    """The defaults and their translations follow the same rules as a plan's wording."""
+    from django.utils import translation
+
+    from yingji.notify.templates import placeholders_in
+
+    with translation.override(language):
+        for name, template in TEMPLATES.items():
+            used = placeholders_in(str(template.subject)) + placeholders_in(str(template.body))
+            assert set(used) <= set(template.allowed), (name, used)
+            assert not template.ack or "url" in used, name
+            assert set(template.allowed) <= set(PLACEHOLDERS), name
+
+
+def test_a_version_stored_before_the_check_still_pages_in_yingjis_wording() -> None:
+    """Stored versions are not validated again; a brace their wording cannot fill must not stop a page."""
+    from yingji.notify.service import render
+
+    data = yaml.safe_load(ZH)
+    data["messages"]["page"]["body"] = "{system} 故障 { 请确认"
+    plan = Plan.model_validate(data)
+    context = {"number": "N1", "system": "HIS", "symptom": "s", "location": "-", "level": "三级", "deadline": "5 分钟",
+               "url": "http://x/ack/t", "name": "张三"}
+    subject, body = render(plan, "page", context)
+    assert subject == "【三级】HIS 故障 N1" and "http://x/ack/t" in body
+
+
+# -- errors say what a correct value looks like -------------------------------------------------
+
+
+def test_a_bad_duration_says_how_to_write_one() -> None:
+    text = ZH.replace("  on_site: 10m", "  on_site: ten minutes")
+    [(_line, path, message)] = errors_of(text)
+    assert path == "timers.on_site"
+    assert message == "'ten minutes' is not a duration; write a duration like 30s, 5m, 3h, 1d or 1h30m"
+
+
+def test_a_bad_code_says_what_a_code_is() -> None:
+    text = ZH.replace("  - code: EMR\n", "  - code: 电子病历 EMR\n")
+    [(line, path, message)] = errors_of(text)
+    assert (line, path) == (line_of(text, "code: 电子病历 EMR"), "systems[1].code")
+    assert message.startswith("'电子病历 EMR' is not a code: 1 to 40 letters (A-Z, a-z), digits, '_', '.' or '-'")
+    assert "e.g. HIS" in message
+
+
+def test_an_unknown_value_lists_the_allowed_ones() -> None:
+    text = ZH.replace("  language: zh-hans", "  language: zh")
+    assert errors_of(text) == [(line_of(text, "language: zh"), "hospital.language",
+                                "'zh' is not allowed; one of: zh-hans, en")]
+    text = ZH.replace("    may_close: [office]", "    may_close: [ofice]", 1)
+    assert text != ZH
+    [(_line, path, message)] = errors_of(text)
+    assert path.endswith(".may_close[0]")
+    assert message == ("'ofice' is not allowed; one of: reporter, engineer, office, commander, department_lead, "
+                       "viewer, admin")
+
+
+def test_a_missing_field_is_named_with_an_example_from_the_shipped_plan() -> None:
+    text = ZH.replace("  title: 信息系统运行与安全专项应急预案\n", "", 1)
+    assert (line_of(text, "document:"), "document.title",
+            "field required, e.g. title: 信息系统运行与安全专项应急预案") in errors_of(text)
+    english = template_text("en")
+    data = yaml.safe_load(english)
+    del data["organization"]["office"], data["systems"][2]["name"]
+    errors = {path: message for _line, path, message in errors_of(yaml.safe_dump(data, allow_unicode=True))}
+    assert errors["organization.office"] == "field required, e.g. office: with code:, name: under it"
+    assert errors["systems[2].name"] == f"field required, e.g. name: {data['systems'][0]['name']}"
+
+
+def test_a_number_where_text_belongs_says_to_quote_it() -> None:
+    text = ZH.replace('  it_hotline: "010-00000000"', "  it_hotline: 01000000000")
+    [(_line, path, message)] = errors_of(text)
+    assert path == "hospital.it_hotline"
+    # YAML reads 01000000000 as the octal number 134217728; the message shows it as written.
+    assert message == '01000000000 is read as a number, not text; put it in quotes: "01000000000"'
+
+
+def test_a_bad_phone_time_date_and_list_say_how_to_write_them() -> None:
+    data = yaml.safe_load(ZH)
+    data["people"][0]["mobile"] = "call the desk"
+    data["rosters"][0]["handover"] = "8am"
+    data["rosters"][0]["start"] = "next monday"
+    data["organization"]["groups"][0]["members"] = data["organization"]["groups"][0]["members"][0]
+    data["activation"][0]["departments"] = "some"
+    errors = {path: message for _line, path, message in errors_of(yaml.safe_dump(data, allow_unicode=True))}
+    assert errors["people[0].mobile"] == ("'call the desk' is not a phone number: 3 to 30 digits, spaces and "
+                                          '+ ( ) -, in quotes, e.g. "010-00000000"')
+    assert errors["rosters[0].handover"] == "'8am' is not a time of day; write one like 08:00"
+    assert errors["rosters[0].start"] == "'next monday' is not a date; write one like 2026-01-05"
+    assert errors["organization.groups[0].members"].endswith("is not a list; write [a, b], or one \"- item\" per line")
+    # A list of codes or "all": one error that says both, not two at the same place.
+    assert errors["activation[0].departments"] == ("'some' is not a list; write [a, b], or one \"- item\" per "
+                                                   "line; or 'some' is not allowed; one of: all")
+
+
+def test_an_unquoted_time_yaml_reads_as_a_number_is_an_error_not_a_wrong_time() -> None:
+    """YAML 1.1 reads 11:00 as 660 (base 60), which pydantic took as 00:11 without a word."""
+    english = template_text("en")
+    text = english.replace('  end: "11:00"', "  end: 11:00")
+    assert text != english
+    assert errors_of(text) == [(line_of(text, "  end: 11:00"), "peak_hours.end",
+                                'YAML reads 11:00 as the number 660; put it in quotes: "11:00"')]

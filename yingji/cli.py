@@ -2,7 +2,8 @@
 
     yingji run [--host H] [--port P] [--demo]
     yingji worker
-    yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan template zh|en
+    yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan docs
+           | plan template zh|en
     yingji user add NAME --role ROLE [--department CODE] [--password PW]
     yingji user unlock [NAME] [--address IP]
     yingji token create NAME
@@ -94,6 +95,14 @@ def cmd_plan_schema(args: argparse.Namespace) -> int:
     from yingji.plans.schema import json_schema
 
     _write(args.output, json.dumps(json_schema(), ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+def cmd_plan_docs(args: argparse.Namespace) -> int:
+    _django()  # Yingji's own wording of each message is a translated string
+    from yingji.plans.docs import markdown
+
+    _write(args.output, markdown())
     return 0
 
 
@@ -456,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     p = plan.add_parser("schema", help="write the JSON Schema of plan files (for editor completion)")
     p.add_argument("-o", "--output")
     p.set_defaults(func=cmd_plan_schema)
+    p = plan.add_parser("docs", help="write the plan format's reference (docs/plan.md) from the schema")
+    p.add_argument("-o", "--output")
+    p.set_defaults(func=cmd_plan_docs)
     p = plan.add_parser("template", help="write a shipped plan template to start from")
     p.add_argument("language", choices=["zh", "en"])
     p.add_argument("-o", "--output")

@@ -69,10 +69,11 @@ def _page(incident: Incident, plan: Plan, kind: str, targets: list[str], step: i
     """Page `targets` at a step of the chain. From step 1 on it is an escalation, and says so: the
     person reached knows the ones before did not answer within the acknowledge time."""
     people = [p for p in reach(incident, plan, targets) if p not in (skip or set())]
-    template = "escalation" if kind == Message.Kind.ESCALATION else "page"
-    notify.enqueue(incident, kind, people, template, context(
-        incident, plan, deadline=span(plan, plan.timers.acknowledge),
-        waited=span(plan, plan.timers.acknowledge * step)), needs_ack=True, step=step)
+    ctx = context(incident, plan, deadline=span(plan, plan.timers.acknowledge))
+    escalated = kind == Message.Kind.ESCALATION
+    if escalated:
+        ctx["waited"] = span(plan, plan.timers.acknowledge * step)
+    notify.enqueue(incident, kind, people, "escalation" if escalated else "page", ctx, needs_ack=True, step=step)
     record(WORKER, "incident.paged", incident, step=step, targets=targets, people=people, kind=kind)
     return people
 

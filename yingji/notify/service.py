@@ -31,43 +31,13 @@ from yingji.timers.service import claim
 
 from . import channels
 from .models import Delivery, Message
+from .templates import TEMPLATES
 
 if TYPE_CHECKING:
     from yingji.incidents.models import DepartmentTask, Incident
 
 log = logging.getLogger("yingji.notify")
 SIGNER_SALT = "yingji.ack"
-
-# Used when the plan has no template of that name; the plan's own wording wins.
-DEFAULT_TEMPLATES = {
-    "page": (_("[{level}] {system} fault {number}"),
-             _("{system} fault: {symptom} (at {location}). Acknowledge and go on site within {deadline}. "
-               "Acknowledge: {url}")),
-    "escalation": (_("[Escalated] {system} fault {number}"),
-                   _("Nobody acknowledged within {waited}, so this page is escalated to you. {system} fault: "
-                     "{symptom} (at {location}). Acknowledge within {deadline}: {url}")),
-    "activation_request": (_("[Activation needed] {system} {level}"),
-                           _("{system} ({number}) is graded {level}. Only {who} may activate the plan at this "
-                             "level: open the incident, read what activating will do, and activate it. "
-                             "Acknowledge: {url}")),
-    "level_report": (_("[Report within {deadline}] {system} {level}"),
-                     _("{system} ({number}) is graded {level}. Report to {to} within {deadline}. {instruction} "
-                       "Acknowledge once you have reported: {url}")),
-    "activation": (_("[Plan activated] {system} {level}"),
-                   _("The emergency plan is activated ({level}). Start your department's procedure and "
-                     "acknowledge within {deadline}: {url}")),
-    "mode_switch": (_("[{mode}] {system}"), _("{system} has been down for {elapsed}: {instruction}")),
-    "restored": (_("[Restored] {system} {number}"), _("{system} was restored at {time}.")),
-    "breach": (_("[Deadline missed] {system} {number}"), _("{what} Follow it at {url}")),
-    "update": (_("[Update] {system} {number}"), _("{event} Follow it at {url}")),
-    "audit_digest": (_("[Audit digest] {date}: {count} entries"),
-                     _("The audit chain of {hospital} holds {count} entries; its head (entry {last_id}) is "
-                       "{head}. Keep this mail: if the chain is ever cut short or rewritten, `yingji audit "
-                       "verify` and this head will not agree.")),
-    "scenario": (_("[{scenario}] {system} {number}"),
-                 _("{bulletin} {lead}. Call: {contacts}. Acknowledge: {url}")),
-}
-
 
 class _Keep(dict[str, Any]):
     """A placeholder the template names but the context lacks stays visible instead of failing."""
@@ -76,14 +46,31 @@ class _Keep(dict[str, Any]):
         return "{" + key + "}"
 
 
+# Set by the tests: a sender whose context is not what its template declares fails there. In
+# production it is logged and the message still goes out.
+STRICT = False
+
+
 def render(plan: Plan, template: str, context: dict[str, Any]) -> tuple[str, str]:
+    """A message's subject and body: the plan's wording of the template if it has one, else
+    Yingji's, in the plan's language. `TEMPLATES` says which placeholders each may use."""
+    spec = TEMPLATES[template]
+    if set(context) != set(spec.allowed):
+        problem = (f"message template {template!r} was sent with {sorted(context)}, "
+                   f"but declares {sorted(spec.allowed)}")
+        if STRICT:
+            raise AssertionError(problem)
+        log.error(problem)
+    values = _Keep(context)
     own = plan.messages.get(template)
     if own is not None:
-        subject, body = own.subject, own.body
-    else:
-        with translation.override(plan.hospital.language):
-            subject, body = (str(t) for t in DEFAULT_TEMPLATES[template])
-    values = _Keep(context)
+        try:
+            return own.subject.format_map(values)[:300], own.body.format_map(values)
+        except (ValueError, AttributeError, IndexError, KeyError):
+            # A plan imported before its messages were checked ("{", "{a.b}"): the page still goes out.
+            log.exception("the plan's wording of %r cannot be filled in; Yingji's own is used", template)
+    with translation.override(plan.hospital.language):
+        subject, body = str(spec.subject), str(spec.body)
     return subject.format_map(values)[:300], body.format_map(values)
 
 

@@ -22,7 +22,7 @@ def parse_duration(value: object) -> int:
             raise ValueError("a duration cannot be negative")
         return _bounded(value)
     if not isinstance(value, str) or not re.fullmatch(PATTERN, value):
-        raise ValueError(f"{value!r} is not a duration; write a number with a unit: 30s, 5m, 3h, 1d")
+        raise ValueError(f"{value!r} is not a duration; write a duration like 30s, 5m, 3h, 1d or 1h30m")
     parts = _PART.findall(value)
     if any(len(n) > 12 for n, _unit in parts):
         raise ValueError(f"{value!r} is longer than ten years; a plan's durations are at most 3650d")

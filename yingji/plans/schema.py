@@ -27,6 +27,8 @@ from pydantic import (
     model_validator,
 )
 
+from yingji.notify.templates import ACK, TEMPLATES, placeholders_in
+
 from .durations import PATTERN, format_duration, parse_duration
 
 SCHEMA_ID = "yingji/plan@1"
@@ -84,11 +86,15 @@ def known_zone(value: str | None) -> str | None:
 
 
 class Hospital(Strict):
+    """The hospital the plan is for."""
+
     code: Code
     name: Text
-    short_name: str | None = None
-    timezone: str = "Asia/Shanghai"
-    language: Literal["zh-hans", "en"] = "zh-hans"
+    short_name: str | None = Field(None, description="shown in the header and the browser tab instead of the name")
+    timezone: str = Field("Asia/Shanghai", description="IANA time zone of rosters, peak hours and the times "
+                          "written in messages and documents")
+    language: Literal["zh-hans", "en"] = Field("zh-hans", description="the language of messages and documents, "
+                                               "and of the web pages for a browser that asks for none")
     cii: bool = Field(False, description="critical information infrastructure: CAC report within 1 h")
     it_hotline: Phone | None = Field(None, description="24 h fault line of the information center")
     address: str | None = None
@@ -103,64 +109,81 @@ class Hospital(Strict):
 
 
 class Document(Strict):
+    """The plan as a document: its title and the chapters that are text (shown on the plan page)."""
+
     title: Text
-    version: str
-    purpose: str | None = None
-    basis: list[Text] = []
-    scope: str | None = None
-    principles: list[Text] = []
+    version: str = Field(description="the document's own version, as the hospital numbers it (in quotes: \"2.0\")")
+    purpose: str | None = Field(None, description="编制目的")
+    basis: list[Text] = Field([], description="编制依据: the laws and standards the plan follows")
+    scope: str | None = Field(None, description="适用范围")
+    principles: list[Text] = Field([], description="工作原则")
     risks: list[Text] = Field([], description="risk scenarios the plan covers")
     early_warning: list[Text] = Field([], description="monitoring and early-warning rules")
-    effective_note: str | None = None
+    effective_note: str | None = Field(None, description="when the plan takes effect (实施日期), as worded")
 
 
 class Person(Strict):
+    """Someone the plan names: in a group, leading a department, on a roster, or paged."""
+
     code: Code
     name: Text
-    title: str | None = None
-    department: Code | None = None
-    mobile: Phone | None = None
-    phone: Phone | None = None
-    email: str | None = None
-    deputy: Code | None = None
+    title: str | None = Field(None, description="job title, shown before the name (院长)")
+    department: Code | None = Field(None, description="department code")
+    mobile: Phone | None = Field(None, description="for SMS channels; shown only to engineers, the office and "
+                                 "commanders")
+    phone: Phone | None = Field(None, description="work phone, shown to everyone")
+    email: str | None = Field(None, description="for email channels")
+    deputy: Code | None = Field(None, description="person code of who stands in for them (shown on the plan page)")
     role: Role | None = Field(None, description="the Yingji role a login for this person gets")
     channels: list[Code] | None = Field(None, description="notification channels for this person; "
                                         "default: notifications.default_channels")
 
 
 class Group(Strict):
+    """A group of the organization; `group:CODE` pages its leader, deputies and members."""
+
     code: Code
     name: Text
-    leader: Code | None = None
-    deputies: list[Code] = []
-    members: list[Code] = []
+    leader: Code | None = Field(None, description="person code; `oncall:CODE` pages the leader when the group "
+                                "has no roster")
+    deputies: list[Code] = Field([], description="person codes")
+    members: list[Code] = Field([], description="person codes")
     member_note: str | None = Field(None, description="membership as the plan words it")
-    duties: list[Text] = []
+    duties: list[Text] = Field([], description="what the group does, as the plan lists it")
     phone: Phone | None = None
 
 
 class Organization(Strict):
-    leading_group: Group
-    office: Group
-    groups: list[Group] = []
+    """Who leads: the leading group (领导小组), its office (办公室) and the working groups."""
+
+    leading_group: Group = Field(description="the emergency leading group (应急领导小组)")
+    office: Group = Field(description="the office (应急办公室, usually the information center); its people are "
+                          "told what nobody else could be")
+    groups: list[Group] = Field([], description="the working groups (technical, logistics, ...)")
 
     def all_groups(self) -> list[Group]:
         return [self.leading_group, self.office, *self.groups]
 
 
 class Department(Strict):
+    """A department of the hospital: it runs its procedure on activation, enters its paper records."""
+
     code: Code
     name: Text
     kind: Literal[
         "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
         "administrative", "information", "logistics", "insurance",
-    ]
-    lead: Code | None = None
+    ] = Field(description="an inpatient department's insured paper records go on account (挂账), others' are "
+              "re-settled; finance and insurance departments settle 医保 for every department")
+    lead: Code | None = Field(None, description="person code of its head: `department:CODE` pages them, and they "
+                              "acknowledge the activation for the department")
     phone: Phone | None = None
     location: str | None = None
 
 
 class ExternalContact(Strict):
+    """Someone outside the hospital to call: a vendor, the carrier, the insurance center, the police."""
+
     code: Code
     name: Text
     kind: Literal[
@@ -169,56 +192,65 @@ class ExternalContact(Strict):
     ]
     phone: Phone | None = None
     email: str | None = None
-    systems: list[Code] = []
+    systems: list[Code] = Field([], description="system codes they support")
     note: str | None = None
 
 
 class Capability(Strict):
+    """Whether a system can go on without the network or read-only, and how."""
+
     available: bool = False
-    how: str | None = None
+    how: str | None = Field(None, description="how staff switch to it, as the plan says it")
 
 
 class System(Strict):
+    """An information system the plan covers (HIS, LIS, PACS, EMR, 医保 interface, ...)."""
+
     code: Code
     name: Text
     description: str | None = None
     owner: Code | None = Field(None, description="department code")
     vendor: Code | None = Field(None, description="external contact code")
     protection_level: int | None = Field(None, ge=1, le=5, description="等保 level")
-    criticality: Criticality = "general"
-    rto: Duration | None = None
-    rpo: Duration | None = None
-    mtpd: Duration | None = None
-    depends_on: list[Code] = []
-    standalone: Capability = Capability()
-    read_only: Capability = Capability()
-    departments: list[Code] = []
+    criticality: Criticality = Field("general", description="what grading conditions match by criticality")
+    rto: Duration | None = Field(None, description="recovery time objective")
+    rpo: Duration | None = Field(None, description="recovery point objective: how much data may be lost")
+    mtpd: Duration | None = Field(None, description="maximum tolerable period of disruption")
+    depends_on: list[Code] = Field([], description="system codes it needs")
+    standalone: Capability = Field(Capability(), description="stand-alone (单机) operation")
+    read_only: Capability = Field(Capability(), description="read-only operation")
+    departments: list[Code] = Field([], description="department codes that use it")
 
 
 class Condition(Strict):
     """Every key given must hold; absent keys do not matter."""
 
-    systems: list[Code] | None = None
-    criticality: list[Criticality] | None = None
-    scope: list[Scope] | None = None
+    systems: list[Code] | None = Field(None, description="the incident is about one of these systems")
+    criticality: list[Criticality] | None = Field(None, description="its system's criticality is one of these")
+    scope: list[Scope] | None = Field(None, description="how far it reaches: terminal (one workstation), area "
+                                      "(a floor, a switch), partial (part of a system), hospital")
     cause: list[Cause] | None = None
     faults: list[Code] | None = Field(None, description="grading.faults codes: what went wrong, as the plan "
                                       "names it (a deleted price list)")
-    security: list[Security] | None = None
+    security: list[Security] | None = Field(None, description="the kind of security incident")
     outage_over: Duration | None = Field(None, description="the outage has lasted longer than this")
-    patients_over: int | None = Field(None, ge=0, le=10_000_000)
+    patients_over: int | None = Field(None, ge=0, le=10_000_000, description="more patients are affected than this")
 
 
 class Grade(Strict):
+    """One grade of a scheme; a grade needs `when` conditions, `default: true` or `manual: true`."""
+
     code: Code
     name: Text
     description: str | None = None
     when: list[Condition] = Field([], description="any one condition grades the incident so")
-    default: bool = False
+    default: bool = Field(False, description="the grade when no grade's condition matches (one per scheme)")
     manual: bool = Field(False, description="never computed; only the office's override sets it")
 
 
 class Scheme(Strict):
+    """A grading scheme: its grades, most severe first."""
+
     name: Text
     description: str | None = None
     grades: list[Grade] = Field(min_length=1, description="most severe first; the first match wins")
@@ -236,11 +268,15 @@ class Fault(Strict):
 
 
 class Grading(Strict):
-    fault_class: Scheme
-    response_level: Scheme
-    duration_level: Scheme
-    category: Scheme
-    national_grade: Scheme
+    """How an incident is graded, five ways at once (seven with the optional schemes); each scheme is
+    evaluated on every change of facts."""
+
+    fault_class: Scheme = Field(description="故障等级 (I/II/III): chooses the treatment")
+    response_level: Scheme = Field(description="响应级别 (1/2/3): chooses the activation")
+    duration_level: Scheme = Field(description="by how long the outage has lasted (IV–I); rises by itself")
+    category: Scheme = Field(description="the GB/T 20986-2023 category")
+    national_grade: Scheme = Field(description="the national grade of the 2025 reporting rules, set by hand "
+                                   "(manual grades)")
     scope_level: Scheme | None = Field(None, description="by how many users and how much business the fault "
                                        "reaches (seed 000: 一般 / 较大 / 重大 / 特别重大)")
     event_type: Scheme | None = Field(None, description="the plan's own kinds of event (seed 000's eight: "
@@ -263,10 +299,12 @@ SCHEME_ORDER = ("fault_class", "response_level", "duration_level", "category", "
 
 
 class Treatment(Strict):
-    fault_class: Code
+    """Who treats an incident of one fault class: paged on open, then one escalation step at a time."""
+
+    fault_class: Code = Field(description="a fault_class grade")
     lead: Text = Field(description="who leads, as the plan says it")
-    page: list[str] = []
-    may_close: list[Role] = ["office"]
+    page: list[str] = Field([], description="targets paged when an incident of this class opens")
+    may_close: list[Role] = Field(["office"], description="roles that may close an incident of this class")
     escalation: list[str] = Field([], description="paged one step at a time while nobody acknowledges "
                                   "within timers.acknowledge")
     register_only: bool = Field(False, description="handled alone by the engineer and registered")
@@ -285,24 +323,30 @@ class LevelReport(Strict):
 
 
 class Activation(Strict):
+    """Activating the plan at one response level: who may, who is told, which departments start."""
+
     level: Code = Field(description="a response_level grade")
     report: LevelReport | None = Field(None, description="a report upward owed within a time of this grade")
-    requires_activation: bool = True
-    activate: list[Role] = ["commander"]
-    stand_down: list[Role] = ["commander"]
-    notify: list[str] = []
-    departments: list[Code] | Literal["all"] = "all"
+    requires_activation: bool = Field(True, description="the level waits for an activation: the roles in "
+                                      "`activate` are asked for it (activation_request)")
+    activate: list[Role] = Field(["commander"], description="roles that may activate the plan at this level")
+    stand_down: list[Role] = Field(["commander"], description="roles that may stand it down")
+    notify: list[str] = Field([], description="targets told when it is activated")
+    departments: list[Code] | Literal["all"] = Field("all", description="department codes that get their "
+                                                     "procedure's checklist and must acknowledge, or all")
 
 
 class ModeSwitch(Strict):
+    """A clock from the report: when it runs out, departments work stand-alone or on paper."""
+
     after: Duration = Field(description="of core outage")
-    mode: Mode
+    mode: Mode = Field(description="read_only, standalone (单机) or manual (paper, 手工)")
     systems: list[Code] = Field(description="whose outage starts this clock")
     scopes: list[Scope] = Field(["partial", "hospital"], description="the scopes of outage that start this clock "
                                 "(seed 004: an overall fault, hospital)")
-    departments: list[Code]
-    notify: list[str] = []
-    instruction: Text | None = None
+    departments: list[Code] = Field(description="department codes that switch")
+    notify: list[str] = Field([], description="targets told (mode_switch)")
+    instruction: Text | None = Field(None, description="what to do, in the mode_switch message and on the plan page")
 
 
 class FixEscalation(Strict):
@@ -311,18 +355,25 @@ class FixEscalation(Strict):
     beyond, so a level-2 incident is not made level 1 by the clock (level 1 comes from the plan's
     own conditions)."""
 
-    scheme: Literal["fault_class", "response_level", "duration_level"]
+    scheme: Literal["fault_class", "response_level", "duration_level"] = Field(description="the scheme of the grade")
     grade: Code = Field(description="the grade the deadline raises (a level-3 incident: \"3\")")
     raise_to: Code = Field(description="what it becomes (\"2\")")
 
 
 class Timers(Strict):
-    acknowledge: Duration = parse_duration("5m")
-    on_site: Duration = parse_duration("10m")
-    fix: Duration = parse_duration("30m")
-    department_ack: Duration = parse_duration("10m")
-    backentry: Duration = parse_duration("24h")
-    modes: list[ModeSwitch] = []
+    """The deadlines, each a durable timer; what happens when one passes."""
+
+    acknowledge: Duration = Field(parse_duration("5m"), description="a page must be acknowledged within this, "
+                                  "or the next step of treatment.escalation is paged")
+    on_site: Duration = Field(parse_duration("10m"), description="after acknowledging, the engineer is on site "
+                              "within this, or on_site_breach is told")
+    fix: Duration = Field(parse_duration("30m"), description="from the report, fixed within this, or fix_breach "
+                          "is told and fix_escalation raises the grade")
+    department_ack: Duration = Field(parse_duration("10m"), description="after activation, each department "
+                                     "acknowledges within this, or department_ack_breach is told")
+    backentry: Duration = Field(parse_duration("24h"), description="after restore, back-entry is done and every "
+                                "department has signed within this, or their leads get the open items")
+    modes: list[ModeSwitch] = Field([], description="downtime-mode clocks")
     on_site_breach: list[str] = Field([], description="told when the engineer is not on site in time")
     fix_breach: list[str] = Field([], description="told (the director) when the fault is not fixed in time")
     fix_escalation: list[FixEscalation] = Field([], description="grades the fix deadline raises when it "
@@ -338,8 +389,11 @@ CHANNEL_NEEDS: dict[str, str | None] = {"email": "email", "sms": "mobile", "weco
 
 
 class Channel(Strict):
+    """A way messages go out; people name channels by code."""
+
     code: Code
-    kind: ChannelKind
+    kind: ChannelKind = Field(description="email and sms reach a person's address; the bots and webhook post to "
+                              "one URL")
     url: str | None = Field(None, description="apprise URL (json://, form://, wecombot://, dingtalk://, "
                             "feishu://); {mobile}, {email}, {person} are filled in per recipient. "
                             "Email uses YINGJI_EMAIL_URL when empty")
@@ -348,6 +402,8 @@ class Channel(Strict):
 
 
 class Notifications(Strict):
+    """The channels messages go out on, and how they are retried."""
+
     channels: list[Channel] = []
     default_channels: list[Code] = Field([], description="channels for people who do not list their own")
     retry: list[Duration] = Field([parse_duration(d) for d in ("30s", "2m", "10m", "30m")],
@@ -360,9 +416,9 @@ class Roster(Strict):
 
     code: Code
     name: Text
-    group: Code
+    group: Code = Field(description="the group whose duty it is: `oncall:GROUP` asks this roster")
     rotation: Literal["daily", "weekly"] = "daily"
-    handover: ClockTime = time(8, 0)
+    handover: ClockTime = Field(time(8, 0), description="local time the shift changes")
     timezone: str | None = Field(None, description="IANA zone; default: the hospital's")
     start: date = Field(description="the first shift starts at the handover time of this day")
     handover_day: Weekday | None = Field(None, description="weekly rosters: the weekday shifts change on; "
@@ -393,7 +449,10 @@ class Roster(Strict):
 
 
 class Intake(Strict):
-    merge_window: Duration = parse_duration("30m")
+    """Fault reports."""
+
+    merge_window: Duration = Field(parse_duration("30m"), description="a report on a system whose open incident "
+                                   "had a report within this joins that incident")
     symptoms: list[Text] = Field([], description="quick choices shown on the report form")
 
 
@@ -414,9 +473,12 @@ class ChecklistEntry(NamedTuple):
 
 
 class Checklist(Strict):
-    on_activation: list[Text | Step] = Field([], description="items as text, or {text, owner}")
-    during: list[Text | Step] = []
-    after_recovery: list[Text | Step] = []
+    """What to do, by phase; each item is ticked on the incident page. An item is text, or
+    {text, owner} for one a person answers for."""
+
+    on_activation: list[Text | Step] = Field([], description="at once, when the plan is activated")
+    during: list[Text | Step] = Field([], description="while the system is down")
+    after_recovery: list[Text | Step] = Field([], description="after restore (back-entry, charging, checks)")
 
     def items(self) -> Iterator[ChecklistEntry]:
         for phase in PHASES:
@@ -435,7 +497,9 @@ class Checklist(Strict):
 
 
 class Procedure(Strict):
-    department: Code
+    """A department's own procedure (科室应急流程): its checklist when the plan is activated."""
+
+    department: Code = Field(description="department code; one procedure per department")
     checklist: Checklist
 
 
@@ -449,18 +513,20 @@ class ScenarioMode(Strict):
 
 
 class Scenario(Strict):
-    """A procedure for one kind of fault (医保 network, power, virus, a regional fault by cause):
-    its checklist, who is told, the outside contacts to call, a bulletin and downtime modes. It
-    starts by hand (the dashboard, the incident page), with an activation whose facts it fits,
+    """A procedure for one kind of fault (专项预案: 医保 network, power, virus, a regional fault by
+    cause): its checklist, who is told, the outside contacts to call, a bulletin and downtime modes.
+    It starts by hand (the dashboard, the incident page), with an activation whose facts it fits,
     or, when `automatic`, by itself as soon as its conditions hold, whatever the level."""
 
     code: Code
     name: Text
-    applies_when: list[Condition] = []
+    applies_when: list[Condition] = Field([], description="an activated incident matching one gets the "
+                                          "scenario's checklist (an automatic one starts by itself); naming "
+                                          "systems gives it a dashboard button")
     automatic: bool = Field(False, description="start by itself as soon as one of applies_when holds (on a "
                             "report, a fact change or when an outage_over passes), whatever the activation level")
-    lead: str | None = None
-    notify: list[str] = []
+    lead: str | None = Field(None, description="who leads, as the plan says it")
+    notify: list[str] = Field([], description="targets paged when it starts (scenario)")
     checklist: Checklist
     bulletin: str | None = Field(None, description="notice shown on screens and the status page")
     contacts: list[Code] = Field([], description="external contacts to call")
@@ -470,16 +536,18 @@ class Scenario(Strict):
 
 
 class PeakHours(Strict):
-    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = [1, 2, 3, 4, 5]
+    """Busy hours: activating, or a department leaving HIS, then tells the office to redeploy staff."""
+
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field([1, 2, 3, 4, 5], description="1 is Monday, 7 Sunday")
     start: ClockTime = time(9, 0)
     end: ClockTime = time(11, 0)
-    instruction: Text
+    instruction: Text = Field(description="what the office is told")
 
 
 class InsuranceScheme(Strict):
     """A 医保 scheme a manual record can name; its center is who the cashier calls."""
 
-    code: Code
+    code: Code = Field(description="what a manual record's insurance names")
     name: Text
     center: Code | None = Field(None, description="external contact code of its insurance center")
 
@@ -489,7 +557,7 @@ class Recovery(Strict):
 
     finance_department: Code | None = Field(None, description="department whose lead co-signs every "
                                             "reconciliation (财务科)")
-    insurance: list[InsuranceScheme] = []
+    insurance: list[InsuranceScheme] = Field([], description="the 医保 schemes patients can be under")
     restore_checks: list[Text] = Field([], description="what the engineer confirms before marking a fault "
                                        "restored (seed 000: a full test that the system has fully recovered; "
                                        "data restored from backup where needed); each must be ticked")
@@ -515,18 +583,22 @@ class Regulatory(Strict):
 
 
 class BackupJob(Strict):
+    """A backup the plan keeps (shown on the plan page; Yingji does not yet check that it ran)."""
+
     code: Code
     name: Text
-    system: Code | None = None
-    target: Literal["local", "remote", "mobile_disk", "offline"]
+    system: Code | None = Field(None, description="system code")
+    target: Literal["local", "remote", "mobile_disk", "offline"] = Field(description="where the copy goes")
     schedule: Text = Field(description="e.g. daily, monthly, the 15th and the last day of each month")
-    every: Duration
-    grace: Duration = parse_duration("6h")
+    every: Duration = Field(description="how often it runs")
+    grace: Duration = Field(parse_duration("6h"), description="how late a run may be")
 
 
 class Maintenance(Strict):
+    """Prevention: backups, checks, patrols, drills and reviews (shown on the plan page)."""
+
     backups: list[BackupJob] = []
-    daily_checks: list[Text] = []
+    daily_checks: list[Text] = Field([], description="what the engineer on duty checks every day")
     patrol: list[Text] = Field([], description="machine-room patrol items")
     patrol_every: Duration = parse_duration("1h")
     ups_test_every: Duration = parse_duration("90d")
@@ -536,12 +608,40 @@ class Maintenance(Strict):
 
 
 class Message(Strict):
-    subject: Text
+    """The plan's wording of one message Yingji sends (`messages:`, by template name); placeholders
+    in braces are filled in when it is sent."""
+
+    subject: Text = Field(description="the mail subject (the title on other channels); at most 300 characters "
+                          "are kept once filled in")
     body: Text
 
 
+def message_errors(name: str, message: Message) -> list[tuple[tuple[Any, ...], str]]:
+    """A plan's wording of a message: a template Yingji sends, with only the placeholders it fills
+    in, and the acknowledgement link where it asks for an acknowledgement."""
+    template = TEMPLATES.get(name)
+    if template is None:
+        return [(("messages", name), f"unknown message template; known: {', '.join(TEMPLATES)}")]
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    used: list[str] = []
+    for part in ("subject", "body"):
+        try:
+            names = placeholders_in(getattr(message, part))
+        except ValueError as exc:
+            errors.append((("messages", name, part), str(exc)))
+            continue
+        used += names
+        for unknown in dict.fromkeys(n for n in names if n not in template.allowed):
+            errors.append((("messages", name, part), f"{{{unknown}}} cannot be filled in for {name}; "
+                           f"it has {', '.join('{' + p + '}' for p in template.allowed)}"))
+    if template.ack and ACK not in used and not errors:
+        errors.append((("messages", name, "body"), f"{name} asks to be acknowledged but has no {{{ACK}}}, "
+                       f"its acknowledgement link; end the body with e.g. \"Acknowledge: {{{ACK}}}\""))
+    return errors
+
+
 class Plan(Strict):
-    schema_: Literal["yingji/plan@1"] = Field("yingji/plan@1", alias="schema")
+    schema_: Literal["yingji/plan@1"] = Field("yingji/plan@1", alias="schema", description="the plan format")
     hospital: Hospital
     document: Document
     organization: Organization
@@ -562,9 +662,12 @@ class Plan(Strict):
     maintenance: Maintenance = Field(default_factory=Maintenance)
     recovery: Recovery = Field(default_factory=Recovery)
     regulatory: Regulatory = Field(default_factory=Regulatory)
-    messages: dict[Code, Message] = {}
-    rewards_and_penalties: list[Text] = []
-    attachments: list[Text] = []
+    messages: dict[Code, Message] = Field({}, description="the plan's own wording of the messages Yingji sends, "
+                                          "by template name; a template left out keeps Yingji's wording",
+                                          json_schema_extra={"propertyNames": {"enum": list(TEMPLATES)}})
+    rewards_and_penalties: list[Text] = Field([], description="奖惩: shown on the plan page")
+    attachments: list[Text] = Field([], description="the annexes the binder holds (contact lists, network "
+                                    "diagrams, blank paper forms), by title")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -813,6 +916,8 @@ class Plan(Strict):
              "national grade")
         for i, job in enumerate(self.maintenance.backups):
             ref(job.system, systems, ("maintenance", "backups", i, "system"), "system")
+        for name, message in self.messages.items():
+            errors += message_errors(name, message)
         return errors
 
 
