@@ -416,6 +416,8 @@ class Regulatory(Strict):
     cac_within: Duration = Field(parse_duration("4h"), description="first CAC report, 较大 or worse")
     cac_within_cii: Duration = Field(parse_duration("1h"), description="the same when hospital.cii is true")
     cac_grades: list[Code] = Field([], description="national grades that must be reported to the CAC")
+    cac_followup_within: Duration = Field(parse_duration("24h"), description="the rest of a partial first CAC "
+                                          "report (续报), after the first was sent")
     summary_within: Duration = Field(parse_duration("30d"), description="CAC final summary after handling ends")
     pipl_within: Duration = Field(parse_duration("24h"), description="PIPL notice after a personal-data leak "
                                   "(the law says 立即; this is the internal deadline)")
