@@ -15,6 +15,7 @@ from yingji.accounts.models import Role
 from yingji.core.actors import display_name
 from yingji.incidents.models import ChecklistItem, DowntimeMode, Incident
 from yingji.plans.schema import Plan
+from yingji.recovery import kinds
 from yingji.reviews.models import RegulatoryReport
 
 # Timer kinds, as the deadlines tables name them.
@@ -95,6 +96,11 @@ def department_name(plan: Plan | None, code: str) -> str:
         return code
     found = plan.department(code) or plan.scenario(code)
     return found.name if found else code
+
+
+def record_kind_name(plan: Plan | None, code: str) -> str:
+    """A kind of paper record as the plan names it: "blood_issue" -> "Blood issue"."""
+    return kinds.kind_name(plan, code)
 
 
 def people(plan: Plan | None, codes: Iterable[str]) -> str:
