@@ -236,3 +236,10 @@ def test_a_plan_without_back_entry_rules_gets_the_defaults_the_shipped_plans_sta
     assert bare.settling_departments() == ["cashier", "inpatient-billing", "finance", "insurance-office"]
     assert bare.on_account_departments() == ["wards"]
 
+
+
+def test_the_json_schema_says_what_each_department_kind_does() -> None:
+    described = json_schema()["$defs"]["Department"]["properties"]["kind"]["description"]
+    for kind in ("finance", "insurance", "inpatient", "emergency", "logistics"):
+        assert f"{kind}: " in described
+    assert "settling_departments" in described and "on_account_departments" in described

@@ -146,13 +146,33 @@ class Organization(Strict):
         return [self.leading_group, self.office, *self.groups]
 
 
+DepartmentKind = Literal[
+    "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
+    "administrative", "information", "logistics", "insurance",
+]
+# What a department's kind does. Most kinds only say what the department is (the plan page shows it
+# in words); three are the defaults of back-entry rules that a plan may also state itself.
+DEPARTMENT_KINDS: dict[str, str] = {
+    "outpatient": "outpatient clinics and their desks",
+    "emergency": "the emergency department",
+    "inpatient": "wards; default of recovery.on_account_departments: insured records are parked "
+                 "on account (挂账) and settled after recovery, not self-paid and re-settled",
+    "medtech": "laboratory, imaging and other medical technology",
+    "pharmacy": "pharmacies",
+    "finance": "cashiers, billing and finance; default of recovery.settling_departments: they settle "
+               "insured records of every department and see every department's records",
+    "administrative": "administration (hospital office, medical and nursing departments)",
+    "information": "the information center",
+    "logistics": "equipment, security, general affairs, warehouses",
+    "insurance": "the 医保 office; default of recovery.settling_departments, like finance",
+}
+
+
 class Department(Strict):
     code: Code
     name: Text
-    kind: Literal[
-        "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
-        "administrative", "information", "logistics", "insurance",
-    ]
+    kind: DepartmentKind = Field(description="what the department is; " + "; ".join(
+        f"{kind}: {what}" for kind, what in DEPARTMENT_KINDS.items()))
     lead: Code | None = None
     phone: Phone | None = None
     location: str | None = None

@@ -49,12 +49,20 @@ FACTS: dict[str, Promise] = {
     "patients_affected": gettext_lazy("Patients affected"), "extra_systems": gettext_lazy("Also affected"),
     "location": gettext_lazy("Where"), "title": gettext_lazy("Fault"),
 }
+# What kind of department a plan says each is (`departments[].kind`, plans/schema.DEPARTMENT_KINDS).
+DEPARTMENT_KINDS: dict[str, Promise] = {
+    "outpatient": gettext_lazy("Outpatient"), "emergency": gettext_lazy("Emergency"),
+    "inpatient": gettext_lazy("Inpatient (wards)"), "medtech": gettext_lazy("Medical technology"),
+    "pharmacy": gettext_lazy("Pharmacy"), "finance": gettext_lazy("Finance and billing"),
+    "administrative": gettext_lazy("Administration"), "information": gettext_lazy("Information center"),
+    "logistics": gettext_lazy("Logistics"), "insurance": gettext_lazy("Medical insurance office"),
+}
 # The choices behind the facts and grading conditions.
 CHOICES: dict[str, dict[str, Promise]] = {
     "scope": dict(Incident.Scope.choices), "cause": dict(Incident.Cause.choices),
     "security": dict(Incident.Security.choices), "criticality": CRITICALITY,
     "mode": dict(DowntimeMode.Mode.choices), "phase": dict(ChecklistItem.Phase.choices),
-    "role": dict(Role.choices), "status": dict(Incident.Status.choices),
+    "role": dict(Role.choices), "status": dict(Incident.Status.choices), "department_kind": DEPARTMENT_KINDS,
     "weekday": {"monday": gettext_lazy("Monday"), "tuesday": gettext_lazy("Tuesday"),
                 "wednesday": gettext_lazy("Wednesday"), "thursday": gettext_lazy("Thursday"),
                 "friday": gettext_lazy("Friday"), "saturday": gettext_lazy("Saturday"),
