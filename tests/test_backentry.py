@@ -242,3 +242,21 @@ def test_a_whole_downtime_from_his_down_to_the_signed_review(api: Any, tmp_path:
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert "补录与对账" in text and "收费科" in text and "1200.00" in text and "补录完成并已签字确认" in text
     assert render(review_doc(row), "docx")[:2] == b"PK"
+
+
+def test_a_plan_without_kinds_says_yingji_s_own_in_the_reader_s_language(demo: Any) -> None:
+    """A plan written before record kinds were plan data keeps the eight kinds, named as before."""
+    from django.utils.translation import override
+
+    from yingji.plans.loader import parse_plan, template_text
+    from yingji.recovery.kinds import kind_name
+
+    data = __import__("yaml").safe_load(template_text("en"))
+    data["recovery"].pop("record_kinds")
+    plan = parse_plan(__import__("yaml").safe_dump(data, allow_unicode=True))
+    with override("zh-hans"):
+        assert kind_name(plan, "charge") == "收费" and kind_name(plan, "medication") == "给药记录"
+    with override("en"):
+        assert kind_name(plan, "charge") == "Charge"
+    with override("en"):
+        assert kind_name(demo, "charge") == "收费"  # the Chinese plan names its kinds itself

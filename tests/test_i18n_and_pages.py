@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import polib
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from yingji.accounts.models import User
 
@@ -113,3 +115,23 @@ def test_the_plan_page_shows_every_section_of_the_plan(demo: Any) -> None:
                 ("附件", demo.attachments[0]))
     for heading, sample in sections:
         assert heading in page and sample in page
+
+
+
+def test_the_plan_page_shows_each_department_s_kind_in_words_and_the_back_entry_rules(demo: Any) -> None:
+    from yingji.web.words import DEPARTMENT_KINDS
+
+    client = Client()
+    client.force_login(User.objects.get(username="info-director"))
+    page = client.get("/plan", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for department in demo.departments:
+        row = page.split(f'data-department="{department.code}"')[1].split("</tr>")[0]
+        with translation.override("zh-hans"):
+            shown = re.sub(r"<[^>]+>", "|", row)  # what a person reads: the kind in words, never its code
+            assert f"|{DEPARTMENT_KINDS[department.kind]}|" in shown and department.kind not in shown
+    rules = page.split('id="backentry"')[1].split("</section>")[0]
+    assert demo.backentry_system().name in rules
+    for code in demo.settling_departments():
+        assert escape(demo.department(code).name) in rules
+    for kind in demo.recovery.record_kinds:
+        assert f'data-record-kind="{kind.code}"' in rules

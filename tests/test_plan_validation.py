@@ -362,3 +362,45 @@ def test_an_unquoted_time_yaml_reads_as_a_number_is_an_error_not_a_wrong_time() 
     assert text != english
     assert errors_of(text) == [(line_of(text, "  end: 11:00"), "peak_hours.end",
                                 'YAML reads 11:00 as the number 660; put it in quotes: "11:00"')]
+
+
+def test_back_entry_codes_are_checked_with_their_lines() -> None:
+    """recovery.target_system, a record kind's system, and who settles or parks on account must be
+    the plan's own codes; a record kind is listed once."""
+    text = ZH.replace("  target_system: HIS\n", "  target_system: CIS\n").replace(
+        "    - {code: discharge, name: 出院, inpatient: true}\n",
+        "    - {code: discharge, name: 出院, inpatient: true}\n"
+        "    - {code: blood_issue, name: 发血, needs_clinician: true, system: BIS}\n"
+        "    - {code: charge, name: 收费（重复）}\n"
+        "  settling_departments: [finance, accounts]\n  on_account_departments: [ward-9]\n")
+    errors = errors_of(text)
+    assert (line_of(text, "target_system: CIS"), "recovery.target_system", "unknown system 'CIS'") in errors
+    assert (line_of(text, "system: BIS"), "recovery.record_kinds[8].system", "unknown system 'BIS'") in errors
+    assert (line_of(text, "收费（重复）"), "recovery.record_kinds[9].code", "duplicate record kind code 'charge'") \
+        in errors
+    assert (line_of(text, "settling_departments"), "recovery.settling_departments[1]",
+            "unknown department 'accounts'") in errors
+    assert (line_of(text, "on_account_departments"), "recovery.on_account_departments[0]",
+            "unknown department 'ward-9'") in errors
+
+
+def test_a_plan_without_back_entry_rules_gets_the_defaults_the_shipped_plans_state() -> None:
+    """Left out, the target is the first core system, the kinds are Yingji's eight, finance and
+    insurance departments settle and inpatient ones park on account: what zh.yaml says explicitly."""
+    data = yaml.safe_load(ZH)
+    for key in ("target_system", "record_kinds"):
+        data["recovery"].pop(key)
+    bare, shipped = parse_plan(yaml.safe_dump(data, allow_unicode=True)), parse_plan(ZH)
+    assert bare.backentry_system().code == shipped.backentry_system().code == "HIS"
+    assert [(k.code, k.needs_clinician, k.needs_amount, k.inpatient) for k in bare.recovery.record_kinds] == [
+        (k.code, k.needs_clinician, k.needs_amount, k.inpatient) for k in shipped.recovery.record_kinds]
+    assert bare.settling_departments() == ["cashier", "inpatient-billing", "finance", "insurance-office"]
+    assert bare.on_account_departments() == ["wards"]
+
+
+
+def test_the_json_schema_says_what_each_department_kind_does() -> None:
+    described = json_schema()["$defs"]["Department"]["properties"]["kind"]["description"]
+    for kind in ("finance", "insurance", "inpatient", "emergency", "logistics"):
+        assert f"{kind}: " in described
+    assert "settling_departments" in described and "on_account_departments" in described

@@ -145,3 +145,19 @@ def test_a_spreading_virus_owes_the_police_report_which_goes_out_only_once_a_lea
     assert police.approved_by == "dean" and police.approved_at is not None
     regulatory.mark_sent(director, police, channel="110")
     assert AuditEntry.objects.filter(subject_id=spread.pk, action="regulatory.approved").exists()
+
+
+def test_the_follow_up_to_a_partial_cac_report_is_due_when_the_plan_says(api: Any) -> None:
+    """Its deadline is the plan's (`regulatory.cac_followup_within`, 24 h unless the plan says otherwise)."""
+    plan_actions.import_and_publish(CLI, template_text("zh").replace(
+        "  summary_within: 30d", "  cac_followup_within: 12h\n  summary_within: 30d"), note="12 h follow-up")
+    forget_published()
+    incident = report(api("nurse-wang"), security_suspected=True)
+    row = Incident.objects.get(pk=incident["id"])
+    actions.update_facts(CLI, row, security="ransomware", cause="security")
+    actions.override_grade(CLI, Incident.objects.get(pk=row.pk), "national_grade", "relatively_major", "annex: 较大")
+    clock.freeze(clock.now())
+    regulatory.mark_sent(CLI, RegulatoryReport.objects.get(incident_id=row.pk, kind="cac"), channel="12387",
+                         partial=True)
+    followup = RegulatoryReport.objects.get(incident_id=row.pk, kind="cac_followup")
+    assert followup.due_at == clock.now() + timedelta(hours=12)

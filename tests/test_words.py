@@ -283,6 +283,7 @@ def plan_codes(plan: Plan) -> set[str]:
     codes |= {g.code for g in plan.organization.all_groups()} | {r.code for r in plan.rosters}
     codes |= {s.code for s in plan.scenarios} | {c.code for c in plan.external_contacts}
     codes |= {i.code for i in plan.recovery.insurance} | {c.code for c in plan.notifications.channels}
+    codes |= {k.code for k in plan.recovery.record_kinds}
     for _name, scheme in plan.grading.schemes():
         codes |= {g.code for g in scheme.grades}
     return codes

@@ -262,7 +262,7 @@ def in_peak_hours(plan: Plan, at: datetime) -> bool:
 
 def prompt_if_peak(incident: Incident, plan: Plan) -> None:
     """At peak hours (Mon–Fri 9–11 by default) the office director redeploys staff to keep order:
-    tell the office once per incident, when the plan is activated or a department leaves HIS."""
+    tell the office once per incident, when the plan is activated or a department leaves the system."""
     if plan.peak_hours is None or not in_peak_hours(plan, clock.now()):
         return
     if AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk, action="peak.prompted").exists():

@@ -165,16 +165,35 @@ class Organization(Strict):
         return [self.leading_group, self.office, *self.groups]
 
 
+DepartmentKind = Literal[
+    "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
+    "administrative", "information", "logistics", "insurance",
+]
+# What a department's kind does. Most kinds only say what the department is (the plan page shows it
+# in words); three are the defaults of back-entry rules that a plan may also state itself.
+DEPARTMENT_KINDS: dict[str, str] = {
+    "outpatient": "outpatient clinics and their desks",
+    "emergency": "the emergency department",
+    "inpatient": "wards; default of recovery.on_account_departments: insured records are parked "
+                 "on account (挂账) and settled after recovery, not self-paid and re-settled",
+    "medtech": "laboratory, imaging and other medical technology",
+    "pharmacy": "pharmacies",
+    "finance": "cashiers, billing and finance; default of recovery.settling_departments: they settle "
+               "insured records of every department and see every department's records",
+    "administrative": "administration (hospital office, medical and nursing departments)",
+    "information": "the information center",
+    "logistics": "equipment, security, general affairs, warehouses",
+    "insurance": "the 医保 office; default of recovery.settling_departments, like finance",
+}
+
+
 class Department(Strict):
     """A department of the hospital: it runs its procedure on activation, enters its paper records."""
 
     code: Code
     name: Text
-    kind: Literal[
-        "outpatient", "emergency", "inpatient", "medtech", "pharmacy", "finance",
-        "administrative", "information", "logistics", "insurance",
-    ] = Field(description="an inpatient department's insured paper records go on account (挂账), others' are "
-              "re-settled; finance and insurance departments settle 医保 for every department")
+    kind: DepartmentKind = Field(description="what the department is; " + "; ".join(
+        f"{kind}: {what}" for kind, what in DEPARTMENT_KINDS.items()))
     lead: Code | None = Field(None, description="person code of its head: `department:CODE` pages them, and they "
                               "acknowledge the activation for the department")
     phone: Phone | None = None
@@ -552,9 +571,50 @@ class InsuranceScheme(Strict):
     center: Code | None = Field(None, description="external contact code of its insurance center")
 
 
-class Recovery(Strict):
-    """Back-entry (补录) after downtime: who signs for finance, which insurance schemes exist."""
+class RecordKind(Strict):
+    """A kind of paper record a department writes during a downtime and enters afterwards."""
 
+    code: Code
+    name: Text
+    needs_clinician: bool = Field(False, description="written by a doctor or nurse: must name who wrote it")
+    needs_amount: bool = Field(False, description="a charge: must give an amount")
+    inpatient: bool = Field(False, description="an inpatient record (admission, discharge): insured ones are "
+                            "parked on account (挂账) whichever department wrote them")
+    system: Code | None = Field(None, description="the system records of this kind are entered into; "
+                                "default: recovery.target_system")
+
+
+# Yingji's own kinds, which a plan gets when it lists none (their names are said in the reader's
+# language, see recovery.kinds).
+DEFAULT_RECORD_KINDS: list[dict[str, Any]] = [
+    {"code": "registration", "name": "Registration"},
+    {"code": "prescription", "name": "Prescription", "needs_clinician": True},
+    {"code": "exam_request", "name": "Exam request", "needs_clinician": True},
+    {"code": "lab_request", "name": "Lab request", "needs_clinician": True},
+    {"code": "charge", "name": "Charge", "needs_amount": True},
+    {"code": "medication", "name": "Medication administration", "needs_clinician": True},
+    {"code": "admission", "name": "Admission", "inpatient": True},
+    {"code": "discharge", "name": "Discharge", "inpatient": True},
+]
+
+
+class Recovery(Strict):
+    """Back-entry (补录) after downtime: where records go back, which kinds there are, who settles
+    insurance, who signs for finance, which insurance schemes exist."""
+
+    target_system: Code | None = Field(None, description="system code the paper records are entered back "
+                                       "into (HIS); default: the first core system")
+    record_kinds: list[RecordKind] = Field(
+        default_factory=lambda: [RecordKind.model_validate(k) for k in DEFAULT_RECORD_KINDS],
+        min_length=1, description="the kinds of paper record, in the order the entry form offers them "
+        "(its digit keys); default: registration, prescription, exam and lab requests, charge, "
+        "medication, admission, discharge")
+    settling_departments: list[Code] | None = Field(
+        None, description="departments that settle insured records (退单重结, 挂账) for every department "
+        "and see every department's records; default: the departments of kind finance and insurance")
+    on_account_departments: list[Code] | None = Field(
+        None, description="departments whose insured records are parked on account (挂账) instead of "
+        "self-paid and re-settled; default: the departments of kind inpatient")
     finance_department: Code | None = Field(None, description="department whose lead co-signs every "
                                             "reconciliation (财务科)")
     insurance: list[InsuranceScheme] = Field([], description="the 医保 schemes patients can be under")
@@ -577,6 +637,8 @@ class Regulatory(Strict):
     cac_within: Duration = Field(parse_duration("4h"), description="first CAC report, 较大 or worse")
     cac_within_cii: Duration = Field(parse_duration("1h"), description="the same when hospital.cii is true")
     cac_grades: list[Code] = Field([], description="national grades that must be reported to the CAC")
+    cac_followup_within: Duration = Field(parse_duration("24h"), description="the rest of a partial first CAC "
+                                          "report (续报), after the first was sent")
     summary_within: Duration = Field(parse_duration("30d"), description="CAC final summary after handling ends")
     pipl_within: Duration = Field(parse_duration("24h"), description="PIPL notice after a personal-data leak "
                                   "(the law says 立即; this is the internal deadline)")
@@ -709,6 +771,31 @@ class Plan(Strict):
 
     def insurance(self, code: str) -> InsuranceScheme | None:
         return next((i for i in self.recovery.insurance if i.code == code), None)
+
+    # -- back-entry ----------------------------------------------------------------------------
+
+    def record_kind(self, code: str) -> RecordKind | None:
+        return next((k for k in self.recovery.record_kinds if k.code == code), None)
+
+    def backentry_system(self, kind: str = "") -> System:
+        """Where paper records (of `kind`) are entered back: the kind's system, the plan's
+        recovery.target_system, else the first core system, else the first system."""
+        found = self.record_kind(kind) if kind else None
+        code = (found.system if found else None) or self.recovery.target_system
+        return (self.system(code) if code else None) or next(
+            (s for s in self.systems if s.criticality == "core"), self.systems[0])
+
+    def settling_departments(self) -> list[str]:
+        """Who settles insured records for every department (finance and the 医保 office by default)."""
+        if self.recovery.settling_departments is not None:
+            return list(self.recovery.settling_departments)
+        return [d.code for d in self.departments if d.kind in ("finance", "insurance")]
+
+    def on_account_departments(self) -> list[str]:
+        """Whose insured records are parked on account (挂账): the wards by default."""
+        if self.recovery.on_account_departments is not None:
+            return list(self.recovery.on_account_departments)
+        return [d.code for d in self.departments if d.kind == "inpatient"]
 
     def contact(self, code: str) -> ExternalContact | None:
         return next((c for c in self.external_contacts if c.code == code), None)
@@ -909,6 +996,12 @@ class Plan(Strict):
             ref(roster.group, groups, ("rosters", i, "group"), "group")
             refs(roster.members, people, ("rosters", i, "members"), "person")
         ref(self.recovery.finance_department, departments, ("recovery", "finance_department"), "department")
+        ref(self.recovery.target_system, systems, ("recovery", "target_system"), "system")
+        unique(self.recovery.record_kinds, ("recovery", "record_kinds"), "record kind")
+        for i, kind in enumerate(self.recovery.record_kinds):
+            ref(kind.system, systems, ("recovery", "record_kinds", i, "system"), "system")
+        for name in ("settling_departments", "on_account_departments"):
+            refs(getattr(self.recovery, name) or [], departments, ("recovery", name), "department")
         unique(self.recovery.insurance, ("recovery", "insurance"), "insurance scheme")
         for i, insurance in enumerate(self.recovery.insurance):
             ref(insurance.center, contacts, ("recovery", "insurance", i, "center"), "external contact")

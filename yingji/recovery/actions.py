@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import F
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, override
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import require
@@ -28,7 +28,7 @@ from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from . import records
+from . import kinds, records
 from .models import ManualRecord, Reconciliation, TempRange
 from .reconciliation import OPEN, balance, reconciliation, summary
 
@@ -60,13 +60,14 @@ def own_department(actor: Actor) -> str | None:
 
 
 def payers(plan: Plan) -> tuple[str, ...]:
-    """Finance and the 医保 office: they settle insurance for every department's records."""
-    return tuple(d.code for d in plan.departments if d.kind in ("finance", "insurance"))
+    """The departments that settle insurance for every department's records: the plan's
+    `recovery.settling_departments`, by default finance and the 医保 office (their kinds)."""
+    return tuple(plan.settling_departments())
 
 
 def listed_department(actor: Actor, plan: Plan, asked: str = "") -> str:
-    """Whose records `actor` may list: staff and leads their own department's; finance, the 医保
-    office, the office and read-only roles any department's ("" for all)."""
+    """Whose records `actor` may list: staff and leads their own department's; the settling
+    departments, the office and read-only roles any department's ("" for all)."""
     own = own_department(actor)
     return own if own and own not in payers(plan) else asked
 
@@ -94,6 +95,21 @@ def _check(actor: Actor, action: str, department: str, also: tuple[str, ...] = (
     own = own_department(actor)
     if own is not None and own not in (department, *also):
         raise Forbidden(_("You may act only for your own department."), action=action)
+
+
+def may_settle(actor: Actor, plan: Plan) -> bool:
+    """Insured records are settled by the plan's settling departments (finance and the 医保 office
+    by default), for every department, and by the office; not by a department for itself."""
+    own = own_department(actor)
+    return own is None or own in payers(plan)
+
+
+def _check_settler(actor: Actor, plan: Plan) -> None:
+    require(actor, "settle")
+    if not may_settle(actor, plan):
+        names = ", ".join(d.name if (d := plan.department(code)) else code for code in payers(plan))
+        raise Forbidden(_("Insured records are settled by: %(departments)s.") % {"departments": names or "-"},
+                        action="settle")
 
 
 def _usable(incident: Incident) -> None:
@@ -187,20 +203,25 @@ def import_records(actor: Actor, incident: Incident, filename: str, content: byt
 
 
 def advance(actor: Actor, record: ManualRecord, step: str, his_id: str = "", note: str = "") -> ManualRecord:
-    """enter (with the HIS order or charge id) → verify → confirm; settle re-settles insurance."""
+    """enter (with the order or charge id it got in the plan's target system, HIS in the shipped
+    plans) → verify → confirm; settle re-settles insurance."""
     if step not in STEPS:
         raise BadInput("step", _("Unknown step %(step)r.") % {"step": step})
     plan = plan_of(record.incident.plan_version_id)
-    _check(actor, step, record.department, payers(plan) if step == "settle" else ())
+    if step == "settle":
+        _check_settler(actor, plan)
+    else:
+        _check(actor, step, record.department)
     if step == "enter" and not his_id.strip():
-        raise BadInput("his_id", _("Give the HIS order or charge id the record was entered as."))
+        raise BadInput("his_id", _("Give the %(system)s order or charge id the record was entered as.")
+                       % {"system": kinds.system_name(plan, record.kind)})
     with audit.writing():
         record = ManualRecord.objects.select_related("incident").get(pk=record.pk)
         sources, target = STEPS[step]
         if record.state not in sources or (step == "settle" and record.insurance_state not in UNSETTLED):
             raise InvalidTransition(
                 _("“%(step)s” cannot be done for a record that is %(state)s.") % {
-                    "step": STEP_WORDS[step], "state": ManualRecord.State(record.state).label},
+                    "step": STEP_WORDS[step], "state": kinds.state_name(plan, record.state, record.kind)},
                 state=record.state, insurance_state=record.insurance_state, allowed=allowed_steps(record))
         now, by = clock.now(), actor_name(actor)
         if step == "settle":
@@ -305,7 +326,9 @@ def _backentry_overdue(timer: timers.Timer) -> None:
     for code, row in rows.items():
         department = plan.department(code)
         open_items = ManualRecord.objects.filter(OPEN, incident=incident, department=code)[:20]
-        items = ", ".join(f"{r.paper_serial} ({say(plan, R(r.state).label)})" for r in open_items) or "-"
+        with override(plan.hospital.language):
+            items = ", ".join(f"{r.paper_serial} ({kinds.state_name(plan, r.state, r.kind)})" for r in open_items)
+        items = items or "-"
         what = say(plan, gettext_lazy("Back-entry is overdue for %(department)s: %(count)d open item(s), "
                                       "not signed off. %(items)s"),
                    department=department.name if department else code, count=row["open"], items=items)

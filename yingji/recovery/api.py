@@ -27,7 +27,7 @@ WRITE = (400, 403, 404, 409, 413)
 
 class RecordIn(Input):
     # Strings on purpose: the same checker as imports names the field that is wrong.
-    kind: Text = ""
+    kind: Text = Field("", description="record kind code from the plan (recovery.record_kinds), or its name")
     department: Text = ""
     card_no: Text = ""
     temp_no: Text = ""
@@ -117,7 +117,8 @@ def list_records(request: HttpRequest, incident_id: Id, department: Text = "", s
 
 
 class StepIn(Input):
-    his_id: Text = Field(default="", max_length=60, description="enter: the HIS order or charge id")
+    his_id: Text = Field(default="", max_length=60, description="enter: the order or charge id the record got in "
+                        "the system it is entered into (the plan's recovery.target_system, HIS in the shipped plans)")
     note: Text = Field(default="", max_length=2000)
 
 

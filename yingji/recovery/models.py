@@ -1,9 +1,10 @@
-"""What was done on paper during a downtime, and how it gets back into HIS (补录).
+"""What was done on paper during a downtime, and how it gets back into the system (补录).
 
 One `ManualRecord` per paper transaction (a registration slip, a handwritten prescription, a
-charge). After recovery each record is entered into HIS (with the HIS id), verified, and its
-charge confirmed; insurance records also go through re-settlement. `Reconciliation` is one
-department's balance of the paper log against what was entered, signed by the department lead
+charge: the kinds are the plan's, `recovery.record_kinds`). After recovery each record is entered
+into the plan's target system (HIS in the shipped plans; `his_id` is the id it got there),
+verified, and its charge confirmed; insurance records also go through re-settlement.
+`Reconciliation` is one department's balance of the paper log against what was entered, signed by the department lead
 and by finance. `TempRange` is a block of temporary patient numbers reserved ahead for a
 department, so a patient registered on paper has a number nobody else will hand out.
 """
@@ -44,19 +45,9 @@ class TempRange(models.Model):
 
 
 class ManualRecord(models.Model):
-    class Kind(models.TextChoices):
-        REGISTRATION = "registration", _("Registration")
-        PRESCRIPTION = "prescription", _("Prescription")
-        EXAM_REQUEST = "exam_request", _("Exam request")
-        LAB_REQUEST = "lab_request", _("Lab request")
-        CHARGE = "charge", _("Charge")
-        MEDICATION = "medication", _("Medication administration")
-        ADMISSION = "admission", _("Admission")
-        DISCHARGE = "discharge", _("Discharge")
-
     class State(models.TextChoices):
         PENDING = "pending", _("Pending back-entry")
-        ENTERED = "entered", _("Entered in HIS")
+        ENTERED = "entered", _("Entered")  # in words: kinds.state_name, which names the system
         VERIFIED = "verified", _("Verified")
         CONFIRMED = "confirmed", _("Charge confirmed")
 
@@ -73,7 +64,7 @@ class ManualRecord(models.Model):
         IMPORT = "import", _("Imported file")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="records")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=40, help_text="record kind code from the plan (recovery.record_kinds)")
     department = models.CharField(max_length=40)
     card_no = models.CharField(max_length=40, blank=True)
     temp_no = models.CharField(max_length=40, blank=True)

@@ -19,17 +19,16 @@ from yingji.core import clock, numbers, tables
 from yingji.core.apischema import year_problem
 from yingji.core.errors import BadInput
 from yingji.incidents.models import Incident
-from yingji.plans.schema import Plan
+from yingji.plans.schema import Plan, RecordKind
 from yingji.plans.store import published
 
+from . import kinds
 from .models import ManualRecord, TempRange
 
 FIELDS = ("kind", "department", "card_no", "temp_no", "patient_name", "paper_serial", "occurred_at",
           "amount", "clinician", "insurance")
 REQUIRED_COLUMNS = ("kind", "department", "paper_serial", "occurred_at")
-# What a doctor or nurse wrote must name who wrote it.
-NEEDS_CLINICIAN = ("prescription", "exam_request", "lab_request", "medication")
-KINDS = tuple(ManualRecord.Kind.values)
+KIND_LENGTH = ManualRecord._meta.get_field("kind").max_length or 40
 AMOUNT_DIGITS = ManualRecord._meta.get_field("amount").max_digits  # type: ignore[union-attr]
 Rejected = dict[str, Any]  # {"row", "field", "message"}
 
@@ -55,7 +54,11 @@ class Checker:
         self.zone = plan.hospital.zone()
         self.departments = {d.code for d in plan.departments}
         self.insurance = {i.code for i in plan.recovery.insurance}
-        self.inpatient = {d.code for d in plan.departments if d.kind == "inpatient"}
+        self.on_account = set(plan.on_account_departments())
+        # A typed-up log may say the kind by its code or by the name the plan gives it.
+        self.kinds = {k.code: k for k in plan.recovery.record_kinds}
+        self.kind_names = {kinds.kind_name(plan, k.code): k.code for k in plan.recovery.record_kinds}
+        self.kind_names.update({k.name: k.code for k in plan.recovery.record_kinds})
         self.ranges: dict[str, list[TempRange]] = {}
         for block in TempRange.objects.all():
             self.ranges.setdefault(block.department, []).append(block)
@@ -76,9 +79,12 @@ class Checker:
                 errors.append((field, _("Holds a NUL character.")))
             return value
 
-        kind = text("kind", 16, required=True)
-        if kind and kind not in KINDS:
-            errors.append(("kind", _("Must be one of: %(choices)s.") % {"choices": ", ".join(KINDS)}))
+        kind = text("kind", KIND_LENGTH, required=True)
+        kind = self.kind_names.get(kind, kind)
+        if kind and kind not in self.kinds:
+            errors.append(("kind", _("Must be one of: %(choices)s.") % {"choices": ", ".join(
+                f"{code} ({name})" for code, name in kinds.choices(self.plan))}))
+        found = self.kinds.get(kind)
         department = text("department", 40, required=True)
         if department and department not in self.departments:
             errors.append(("department", _("Unknown department %(code)r.") % {"code": department}))
@@ -95,11 +101,11 @@ class Checker:
             errors.append(("paper_serial", _("Slip %(serial)s of this department is already registered.")
                            % {"serial": serial}))
         occurred = self._when(row.get("occurred_at"), errors)
-        amount = self._amount(row.get("amount"), kind, errors)
+        amount = self._amount(row.get("amount"), found, errors)
         clinician = text("clinician", 100)
-        if kind in NEEDS_CLINICIAN and not clinician:
+        if found is not None and found.needs_clinician and not clinician:
             errors.append(("clinician", _("A %(kind)s must name the clinician.")
-                           % {"kind": ManualRecord.Kind(kind).label}))
+                           % {"kind": kinds.kind_name(self.plan, kind)}))
         insurance = text("insurance", 40)
         if insurance and insurance not in self.insurance:
             errors.append(("insurance", _("Unknown insurance scheme %(code)r; the plan lists: %(choices)s.")
@@ -110,14 +116,16 @@ class Checker:
         out.update(kind=kind, department=department, card_no=card_no, temp_no=temp_no,
                    patient_name=text("patient_name", 100), paper_serial=serial, occurred_at=occurred,
                    amount=amount, clinician=clinician, insurance=insurance,
-                   insurance_state=self._settlement(kind, department, insurance))
+                   insurance_state=self._settlement(found, department, insurance))
         return out, []
 
-    def _settlement(self, kind: str, department: str, insurance: str) -> str:
-        """Inpatient bills are parked (挂账); outpatients pay themselves and are re-settled (退单重结)."""
+    def _settlement(self, kind: RecordKind | None, department: str, insurance: str) -> str:
+        """Inpatient bills are parked (挂账): an inpatient kind of record, or one written by a
+        department the plan parks on account (the wards); outpatients pay themselves and are
+        re-settled (退单重结)."""
         if not insurance:
             return ""
-        inpatient = department in self.inpatient or kind in ("admission", "discharge")
+        inpatient = department in self.on_account or (kind is not None and kind.inpatient)
         return ManualRecord.Insurance.ON_ACCOUNT if inpatient else ManualRecord.Insurance.SELF_PAID
 
     def _when(self, value: Any, errors: list[tuple[str, str]]) -> datetime | None:
@@ -144,14 +152,15 @@ class Checker:
             errors.append(("occurred_at", _("Lies in the future.")))
         return moment
 
-    def _amount(self, value: Any, kind: str, errors: list[tuple[str, str]]) -> Decimal | None:
+    def _amount(self, value: Any, kind: RecordKind | None, errors: list[tuple[str, str]]) -> Decimal | None:
         try:
             amount = numbers.money(_as_text(value), "amount", max_digits=AMOUNT_DIGITS)
         except BadInput as exc:
             errors.append(("amount", exc.message))
             return None
-        if amount is None and kind == "charge":
-            errors.append(("amount", _("A charge needs an amount.")))
+        if amount is None and kind is not None and kind.needs_amount:
+            errors.append(("amount", _("A %(kind)s needs an amount.")
+                           % {"kind": kinds.kind_name(self.plan, kind.code)}))
         return amount
 
     def clean_rows(self, rows: Iterable[tuple[int, dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[Rejected]]:

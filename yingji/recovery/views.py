@@ -28,7 +28,7 @@ from yingji.incidents.models import Incident
 from yingji.plans.store import plan_of, published
 from yingji.web.views import back_to, run_action, whole_number
 
-from . import actions
+from . import actions, kinds
 from .models import ManualRecord, TempRange
 from .reconciliation import OPEN, reconciliation
 
@@ -90,7 +90,7 @@ def entry(request: HttpRequest, number: str) -> HttpResponse:
     recent = ManualRecord.objects.filter(incident=incident, department=department).order_by("-id")[:10]
     return render(request, "recovery/entry.html", {
         "incident": incident, "plan": plan, "department": plan.department(department), "form": form,
-        "errors": errors, "focus": focus, "kinds": ManualRecord.Kind.choices, "recent": recent,
+        "errors": errors, "focus": focus, "kinds": kinds.choices(plan), "recent": recent,
         "count": ManualRecord.objects.filter(incident=incident, department=department).count(),
         "choose_department": own is None,
     }, status=400 if errors else 200)
@@ -98,7 +98,8 @@ def entry(request: HttpRequest, number: str) -> HttpResponse:
 
 @login_required
 def worklist(request: HttpRequest, number: str) -> HttpResponse:
-    """After recovery: each record entered into HIS, verified, confirmed; each department balanced."""
+    """After recovery: each record entered into its system (the plan's target system, HIS in the
+    shipped plans), verified, confirmed; each department balanced."""
     incident = get_object_or_404(Incident, number=number)
     plan = plan_of(incident.plan_version_id)
     rows = ManualRecord.objects.filter(incident=incident)
@@ -117,11 +118,15 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     names = {d.code: d.name for d in plan.departments}
     focused = False
     patients = actions.sees_patients(request.user)  # type: ignore[arg-type]
+    settles = actions.may_settle(request.user, plan)  # type: ignore[arg-type]
     for record in page:
         actions.shown_to(record, patients)
-        record.steps = actions.allowed_steps(record)  # type: ignore[attr-defined]
+        record.steps = [s for s in actions.allowed_steps(record) if settles or s != "settle"]  # type: ignore[attr-defined]
         record.department_name = names.get(record.department, record.department)  # type: ignore[attr-defined]
-        # The cursor waits in the first HIS id box: type the id, Enter, and it moves to the next.
+        record.kind_name = kinds.kind_name(plan, record.kind)  # type: ignore[attr-defined]
+        record.state_name = kinds.state_name(plan, record.state, record.kind)  # type: ignore[attr-defined]
+        record.system = kinds.system_name(plan, record.kind)  # type: ignore[attr-defined]
+        # The cursor waits in the first id box: type the id, Enter, and it moves to the next.
         record.focus = not focused and "enter" in record.steps  # type: ignore[attr-defined]
         focused = focused or record.focus  # type: ignore[attr-defined]
     finance = plan.recovery.finance_department
@@ -132,7 +137,8 @@ def worklist(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "recovery/worklist.html", {
         "incident": incident, "plan": plan, "page": page, "department": department, "state": state,
         "choose_department": not own or own in payers, "balances": balances, "departments": plan.departments,
-        "states": ManualRecord.State.choices,
+        "states": kinds.state_choices(plan), "system": kinds.system_name(plan),
+        "kinds": kinds.choices(plan),
         "may_record": allowed(request.user, "record"),  # type: ignore[arg-type]
         "rejected": request.session.pop(f"yingji.rejected.{incident.pk}", None),
     })

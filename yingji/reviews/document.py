@@ -120,6 +120,14 @@ def _review(incident: Incident, plan: Plan) -> Doc:
         [words.department_name(plan, r["department"]), str(r["total"]),
          str(r["confirmed"]), str(r["open"]), r["amount_total"], _("yes") if r["signed_off"] else _("no")]
         for r in rows] if rows else [[_("No manual records.")]])
+    by_kind = (ManualRecord.objects.filter(incident=incident).values("kind")
+               .annotate(n=Count("id"), money=Sum("amount")).order_by("kind"))
+    if by_kind:
+        order = [k.code for k in plan.recovery.record_kinds]
+        ranked = sorted(by_kind, key=lambda r: order.index(r["kind"]) if r["kind"] in order else len(order))
+        doc.table([[_("Kind of record"), _("Records"), _("Amount"), _("Entered into")]] + [
+            [words.record_kind_name(plan, r["kind"]), str(r["n"]), f"{r['money'] or Decimal(0):.2f}",
+             plan.backentry_system(r["kind"]).name] for r in ranked])
 
     for name, heading in Review.SECTIONS:
         doc.h(str(heading))

@@ -196,8 +196,9 @@ def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str
                      {"report": report.pk, "kind": report.kind, "channel": report.channel, "late": late})
         if report.kind == K.CAC and partial:
             # Art. 7 §2: the rest follows as soon as it is known.
-            _open(report.incident, plan_of(report.incident.plan_version_id), K.CAC_FOLLOWUP, report.target,
-                  clock.now() + timedelta(hours=24))
+            plan = plan_of(report.incident.plan_version_id)
+            _open(report.incident, plan, K.CAC_FOLLOWUP, report.target,
+                  clock.now() + timedelta(seconds=plan.regulatory.cac_followup_within))
     return report
 
 

@@ -454,12 +454,26 @@ def plan_view(request: HttpRequest) -> HttpResponse:
         version = PlanVersion.objects.get(pk=current[0]) if current else next(iter(versions), None)
     plan = plan_of(version.pk) if version else None
     return render(request, "web/plan.html", {
-        "version": version, "plan": plan, "versions": versions,
+        "version": version, "plan": plan, "versions": versions, "backentry": _backentry_rules(plan),
         "may_approve": allowed(request.user, "plan_approve"),  # type: ignore[arg-type]
         "may_publish": allowed(request.user, "plan_publish"),  # type: ignore[arg-type]
         "sees_contacts": allowed(request.user, "see_contacts"),  # type: ignore[arg-type]
         "warnings": nobody_reached(plan) if plan else [],
     })
+
+
+def _backentry_rules(plan: Any) -> dict[str, Any]:
+    """The plan's back-entry rules in words: where records go, who settles, the kinds."""
+    if plan is None:
+        return {}
+    return {
+        "system": plan.backentry_system(),
+        "settling": words.listed(words.department_name(plan, code) for code in plan.settling_departments()),
+        "on_account": words.listed(words.department_name(plan, code) for code in plan.on_account_departments()),
+        "kinds": [{"code": k.code, "name": words.record_kind_name(plan, k.code), "needs_clinician": k.needs_clinician,
+                   "needs_amount": k.needs_amount, "inpatient": k.inpatient,
+                   "system": plan.backentry_system(k.code).name} for k in plan.recovery.record_kinds],
+    }
 
 
 @login_required

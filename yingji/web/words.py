@@ -15,6 +15,7 @@ from yingji.accounts.models import Role
 from yingji.core.actors import display_name
 from yingji.incidents.models import ChecklistItem, DowntimeMode, Incident
 from yingji.plans.schema import Plan
+from yingji.recovery import kinds
 from yingji.reviews.models import RegulatoryReport
 
 # Timer kinds, as the deadlines tables name them.
@@ -49,12 +50,20 @@ FACTS: dict[str, Promise] = {
     "patients_affected": gettext_lazy("Patients affected"), "extra_systems": gettext_lazy("Also affected"),
     "location": gettext_lazy("Where"), "title": gettext_lazy("Fault"),
 }
+# What kind of department a plan says each is (`departments[].kind`, plans/schema.DEPARTMENT_KINDS).
+DEPARTMENT_KINDS: dict[str, Promise] = {
+    "outpatient": gettext_lazy("Outpatient"), "emergency": gettext_lazy("Emergency"),
+    "inpatient": gettext_lazy("Inpatient (wards)"), "medtech": gettext_lazy("Medical technology"),
+    "pharmacy": gettext_lazy("Pharmacy"), "finance": gettext_lazy("Finance and billing"),
+    "administrative": gettext_lazy("Administration"), "information": gettext_lazy("Information center"),
+    "logistics": gettext_lazy("Logistics"), "insurance": gettext_lazy("Medical insurance office"),
+}
 # The choices behind the facts and grading conditions.
 CHOICES: dict[str, dict[str, Promise]] = {
     "scope": dict(Incident.Scope.choices), "cause": dict(Incident.Cause.choices),
     "security": dict(Incident.Security.choices), "criticality": CRITICALITY,
     "mode": dict(DowntimeMode.Mode.choices), "phase": dict(ChecklistItem.Phase.choices),
-    "role": dict(Role.choices), "status": dict(Incident.Status.choices),
+    "role": dict(Role.choices), "status": dict(Incident.Status.choices), "department_kind": DEPARTMENT_KINDS,
     "weekday": {"monday": gettext_lazy("Monday"), "tuesday": gettext_lazy("Tuesday"),
                 "wednesday": gettext_lazy("Wednesday"), "thursday": gettext_lazy("Thursday"),
                 "friday": gettext_lazy("Friday"), "saturday": gettext_lazy("Saturday"),
@@ -96,6 +105,11 @@ def department_name(plan: Plan | None, code: str) -> str:
         return code
     found = plan.department(code) or plan.scenario(code)
     return found.name if found else code
+
+
+def record_kind_name(plan: Plan | None, code: str) -> str:
+    """A kind of paper record as the plan names it: "blood_issue" -> "Blood issue"."""
+    return kinds.kind_name(plan, code)
 
 
 def people(plan: Plan | None, codes: Iterable[str]) -> str:

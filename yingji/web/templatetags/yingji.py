@@ -1,5 +1,5 @@
 """Codes in words, for the templates: `{{ s.rto|duration }}`, `{{ v.imported_by|who:plan }}`,
-`{{ p.department|department:plan }}`, `{{ s.criticality|choice:"criticality" }}`,
+`{{ p.department|department:plan }}`, `{{ r.kind|record_kind:plan }}`, `{{ s.criticality|choice:"criticality" }}`,
 `{% grade_name plan "fault_class" t.fault_class %}`, `{{ phone|tel }}`,
 `{{ incident|system_name }}`. Each is one call into core.actors or
 web.words, which the timeline and the documents use too."""
@@ -35,6 +35,12 @@ def who(actor: str | None, plan: Any = None) -> str:
 @register.filter
 def department(code: str | None, plan: Any = None) -> str:
     return words.department_name(plan, code or "")
+
+
+@register.filter
+def record_kind(code: str | None, plan: Any = None) -> str:
+    """A kind of paper record by the plan's name for it."""
+    return words.record_kind_name(plan, code or "")
 
 
 @register.filter
