@@ -211,7 +211,8 @@ def test_a_misspelt_message_template_is_an_error_naming_the_known_ones() -> None
     text = ZH.replace("  activation:\n    subject: 【启动应急预案】", "  activaton:\n    subject: 【启动应急预案】")
     [(line, path, message)] = errors_of(text)
     assert (line, path) == (line_of(text, "  activaton:"), "messages.activaton")
-    assert message.startswith("unknown message template; known: page, escalation, activation_request, level_report, activation")
+    assert message.startswith("unknown message template; known: page, escalation, activation_request, "
+                              "level_report, activation")
 
 
 def test_a_template_yingji_never_sends_is_an_error() -> None:
