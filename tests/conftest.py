@@ -16,6 +16,8 @@ from yingji.core.demo import load_demo
 from yingji.notify import service as notify_service
 from yingji.plans.store import forget_published, plan_of, published
 
+from .hospitals import HOSPITALS, Cast
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
@@ -49,6 +51,13 @@ def demo(db: Any) -> Any:
     """The shipped Chinese plan published, with a login for every role."""
     load_demo("zh")
     return published()[1]  # type: ignore[index]
+
+
+@pytest.fixture(params=HOSPITALS)
+def hospital(request: Any, db: Any) -> Cast:
+    """Each plan in turn (the shipped zh and en, and the second hospital's), published, with a
+    login for each of its people; the test asks the Cast who is who."""
+    return Cast.publish(request.param)
 
 
 class Api:

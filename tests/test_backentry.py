@@ -12,6 +12,7 @@ from django.test import Client
 
 from yingji.core import clock
 from yingji.core.models import AuditEntry
+from yingji.incidents.models import Incident
 from yingji.notify.models import Message
 from yingji.recovery.models import ManualRecord
 from yingji.recovery.records import current_plan
@@ -19,6 +20,7 @@ from yingji.timers import service
 from yingji.timers.models import Timer
 
 from .conftest import RESTORED, Api, report
+from .hospitals import Cast
 
 CSV_HEADER = "kind,department,card_no,temp_no,paper_serial,occurred_at,amount,clinician,insurance\n"
 
@@ -242,6 +244,110 @@ def test_a_whole_downtime_from_his_down_to_the_signed_review(api: Any, tmp_path:
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
     assert "补录与对账" in text and "收费科" in text and "1200.00" in text and "补录完成并已签字确认" in text
     assert render(review_doc(row), "docx")[:2] == b"PK"
+
+
+# -- the second hospital: its own kinds, its own target system, its own settlers -------------------
+
+
+def slip(hospital: Cast, serial: str, kind: str, department: str, **extra: Any) -> dict[str, Any]:
+    when = clock.now().replace(microsecond=0) - timedelta(minutes=5)
+    return {"kind": kind, "department": department, "card_no": "H0001", "paper_serial": serial,
+            "occurred_at": when.isoformat(), **extra}
+
+
+def second_hospital_outage(db: Any) -> tuple[Cast, int]:
+    cast = Cast.publish("second")
+    return cast, cast.report(scope="hospital")["id"]
+
+
+def test_record_kinds_are_the_plan_s_and_a_blood_issue_goes_back_into_the_blood_bank_system(db: Any) -> None:
+    cast, iid = second_hospital_outage(db)
+    blood = cast.api(cast.lead("blood-bank"))
+    refused = blood.post(f"/incidents/{iid}/records", slip(cast, "B-0", "charge", "blood-bank", amount="1.00"))
+    assert refused.status_code == 400 and refused.json()["field"] == "kind"  # not one of this plan's kinds
+    assert "blood_issue (Blood issue)" in refused.json()["detail"]
+    unsigned = blood.post(f"/incidents/{iid}/records", slip(cast, "B-1", "blood_issue", "blood-bank"))
+    assert unsigned.status_code == 400 and unsigned.json()["field"] == "clinician"
+    assert "Blood issue" in unsigned.json()["detail"]
+    issued = blood.post(f"/incidents/{iid}/records", slip(cast, "B-1", "blood_issue", "blood-bank",
+                                                          clinician="Dr Quinn"))
+    assert issued.status_code == 201, issued.content
+    payment = cast.api(cast.clerk("front-desk")).post(f"/incidents/{iid}/records",
+                                                       slip(cast, "P-1", "payment", "front-desk"))
+    assert payment.status_code == 400 and payment.json()["field"] == "amount"  # a payment needs an amount
+
+    # A typed-up log may name the kind as the plan does.
+    content = (CSV_HEADER + f"Cross-match,blood-bank,H0002,,B-2,{clock.now():%Y-%m-%d %H:%M},,Dr Quinn,\n").encode()
+    assert upload(cast.api(cast.office), iid, "blood.csv", content).json() == {"accepted": 1, "rejected": []}
+    assert ManualRecord.objects.get(paper_serial="B-2").kind == "cross_match"
+
+    missing = blood.post(f"/records/{issued.json()['id']}/enter")
+    assert missing.json()["field"] == "his_id" and "BBS" in missing.json()["detail"]  # not HIS, not even CIS
+    web = Client(HTTP_ACCEPT_LANGUAGE="en")
+    web.force_login(blood.user)
+    page = web.get(f"/incidents/{Incident.objects.get(pk=iid).number}/records").content.decode()
+    row = page.split(f'data-record="{issued.json()["id"]}"')[1].split("data-record=")[0]
+    assert "<td>Blood issue</td>" in row and 'placeholder="BBS id"' in row
+    assert "entered into CIS with its CIS id" in page and "HIS" not in page
+    blood.post(f"/records/{issued.json()['id']}/enter", {"his_id": "BB-77"})
+    row = web.get(f"/incidents/{Incident.objects.get(pk=iid).number}/records?state=all").content.decode()
+    assert "Entered in BBS" in row and "BBS BB-77" in row
+
+    from yingji.reviews.document import review_doc
+
+    blocks = [b for kind, b in review_doc(Incident.objects.get(pk=iid)).blocks if kind == "table"]
+    by_kind = next(b.rows for b in blocks if b.rows[0][0] == "Kind of record")  # type: ignore[attr-defined]
+    assert ["Blood issue", "1", "0.00", "Blood bank system"] in by_kind
+    assert ["Cross-match", "1", "0.00", "Blood bank system"] in by_kind
+
+
+def test_who_settles_is_the_plan_s_list_not_the_department_kind(db: Any) -> None:
+    """Reception is a finance department, but this plan names patient accounts and the claims office
+    as the ones who settle insured records: reception's lead settles nothing and sees her own desk."""
+    cast, iid = second_hospital_outage(db)
+    desk = cast.api(cast.clerk("front-desk"))
+    insured = desk.post(f"/incidents/{iid}/records", slip(cast, "P-1", "payment", "front-desk", amount="40.00",
+                                                         insurance="private")).json()
+    assert insured["insurance_state"] == "self_paid_pending_resettle"
+    ward = cast.api(cast.lead("ward-a")).post(f"/incidents/{iid}/records", slip(
+        cast, "W-1", "prescription", "ward-a", clinician="Dr Holt", insurance="employer")).json()
+    assert ward["insurance_state"] == "on_account"  # a ward (kind inpatient) parks it on account
+    admitted = desk.post(f"/incidents/{iid}/records", slip(cast, "A-1", "admission", "front-desk",
+                                                          insurance="private")).json()
+    assert admitted["insurance_state"] == "on_account"  # an inpatient kind, whoever wrote it
+    desk.post(f"/records/{insured['id']}/enter", {"his_id": "CIS-1"})
+
+    desk_lead, billing = cast.api(cast.lead("front-desk")), cast.api(cast.lead("billing"))
+    refused = desk_lead.post(f"/records/{insured['id']}/settle")  # her desk's record, but not hers to settle
+    assert refused.status_code == 403 and "Patient accounts, Insurance claims" in refused.json()["detail"]
+    assert {r["department"] for r in desk_lead.get(f"/incidents/{iid}/records").json()} == {"front-desk"}
+    assert {r["department"] for r in billing.get(f"/incidents/{iid}/records").json()} == {"front-desk", "ward-a"}
+    number = Incident.objects.get(pk=iid).number
+    for who, offered in ((desk_lead, False), (billing, True)):  # the button only for whom the plan lets settle
+        web = Client()
+        web.force_login(who.user)
+        assert ('data-step="settle"' in web.get(f"/incidents/{number}/records?department=").content.decode()) is offered
+    assert billing.post(f"/records/{insured['id']}/settle").json()["insurance_state"] == "resettled"
+    ward_row = ManualRecord.objects.get(pk=ward["id"])
+    cast.api(cast.lead("ward-a")).post(f"/records/{ward_row.pk}/enter", {"his_id": "CIS-2"})
+    assert cast.api(cast.lead("claims")).post(f"/records/{ward_row.pk}/settle").json()["insurance_state"] == "settled"
+
+
+def test_a_kind_code_may_be_as_long_as_any_plan_code(db: Any) -> None:
+    """The column held 16 characters, the kinds Yingji had; a plan code has up to 40."""
+    import yaml
+
+    from .hospitals import plan_text
+
+    data = yaml.safe_load(plan_text("second"))
+    long_code = "irradiated_platelets_issue_from_stock"
+    data["recovery"]["record_kinds"].append({"code": long_code, "name": "Irradiated platelets", "system": "BBS"})
+    cast = Cast.publish("second", yaml.safe_dump(data, allow_unicode=True))
+    iid = cast.report(scope="hospital")["id"]
+    made = cast.api(cast.lead("blood-bank")).post(f"/incidents/{iid}/records",
+                                                  slip(cast, "B-9", long_code, "blood-bank"))
+    assert made.status_code == 201, made.content
+    assert ManualRecord.objects.get(pk=made.json()["id"]).kind == long_code
 
 
 def test_a_plan_without_kinds_says_yingji_s_own_in_the_reader_s_language(demo: Any) -> None:

@@ -13,9 +13,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 from django.test import Client
+from django.utils.translation import gettext_lazy, override
 
 from yingji.accounts.models import User
+from yingji.core import clock
 from yingji.core.actors import CLI
 from yingji.core.demo import load_demo
 from yingji.core.models import AuditEntry
@@ -24,12 +27,15 @@ from yingji.incidents.models import DowntimeMode, Incident, SystemState
 from yingji.notify.models import Delivery, Message
 from yingji.notify.service import deliver_due
 from yingji.oncall.rosters import duty_at
+from yingji.oncall.targets import resolve
 from yingji.plans import actions as plan_actions
-from yingji.plans.store import published
+from yingji.plans.durations import human_duration
+from yingji.plans.store import forget_published, published
 from yingji.timers import service
 
-from .conftest import RESTORED, report
+from .conftest import RESTORED
 from .fastplan import fast_plan_text
+from .hospitals import HOSPITALS, Cast, plan_text
 
 
 @pytest.fixture
@@ -40,11 +46,10 @@ def sinks(settings: Any) -> Iterator[tuple[SmtpSink, HttpSink]]:
         yield smtp, http
 
 
-@pytest.fixture
-def fast(db: Any, sinks: tuple[SmtpSink, HttpSink]) -> Any:
-    plan_actions.import_and_publish(CLI, fast_plan_text(sinks[1].port), note="fast")
-    load_demo("zh")
-    return published()[1]  # type: ignore[index]
+@pytest.fixture(params=HOSPITALS)
+def fast(request: Any, db: Any, sinks: tuple[SmtpSink, HttpSink]) -> Cast:
+    """Each plan in tests/hospitals.py with second-long deadlines and its pages sent to the sinks."""
+    return Cast.publish(request.param, fast_plan_text(sinks[1].port, request.param))
 
 
 def drive(until: Callable[[], bool], timeout: float = 15) -> None:
@@ -70,12 +75,16 @@ def messages_to(incident_id: int, person: str, *kinds: str) -> Any:
     return rows.filter(kind__in=kinds) if kinds else rows
 
 
-def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fast: Any, api: Any, sinks: Any) -> None:
+def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fast: Cast, sinks: Any) -> None:
     smtp, http = sinks
-    incident = report(api("nurse-wang"))
-    assert incident["grade"]["fault_class"] == "III"
-    on_duty = fast.person(duty_at(fast, fast.roster("it-duty"), Incident.objects.get().reported_at).person)
-    deputy, director = fast.person("info-deputy"), fast.person("info-director")
+    plan = fast.plan
+    incident = fast.report()
+    assert incident["grade"]["fault_class"] == fast.default("fault_class")
+    treatment = plan.treatment_for(fast.default("fault_class"))
+    assert treatment is not None
+    group = next(t.split(":")[1] for t in treatment.page if t.startswith("oncall:"))
+    on_duty = plan.person(duty_at(plan, plan.roster_of_group(group), Incident.objects.get().reported_at).person)
+    deputy, director = (plan.person(code) for code in fast.people(treatment.escalation)[:2])
 
     drive(lambda: bool(mail_to(smtp, on_duty.email)) and bool(sms_to(http, on_duty.mobile)))
     assert "/ack/" in mail_to(smtp, on_duty.email)[0].get_content()
@@ -87,22 +96,23 @@ def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fas
     assert Client().get(link.path).status_code == 200  # opening the link shows the button only
     assert Incident.objects.get().status == "reported"
     page = Client().post(link.path, follow=True)
-    assert page.status_code == 200 and "已确认" in page.content.decode()
+    assert page.status_code == 200 and 'id="ack-result"' in page.content.decode()
     assert Incident.objects.get().status == "acknowledged"
     assert Client().post(link.path).status_code == 302  # a second press changes nothing
 
     time.sleep(2.5)  # past the next acknowledge deadline: the director must not be paged
     drive(lambda: not Delivery.objects.filter(state="queued").exists())
     assert not messages_to(incident["id"], director.code, "page", "escalation").exists()
-    # (The fix deadline has passed by now, so level 2 asks the director for his report to the
-    # deputy commander: that page has its own link; no other may reach him.)
+    # (The fix deadline may have passed by now, so a level owing a report upward asks the director
+    # for it: that page has its own link; no other may reach him.)
     report_pages = {m.subject for m in messages_to(incident["id"], director.code, "level_report")}
     assert not [m for m in mail_to(smtp, director.email) if "/ack/" in m.get_content()
                 and str(m["Subject"]).strip() not in report_pages]
-    # Close the loop: the engineer paged first hears who acknowledged.
+    # Close the loop: the engineer paged first hears who acknowledged, in the plan's language.
+    said = fast.words(gettext_lazy("Acknowledged by %(who)s."), who=deputy.name)
     updates = [m.body for m in messages_to(incident["id"], on_duty.code, "update")]
-    assert any(f"{deputy.name}" in body and "已确认" in body for body in updates), updates
-    detail = api("eng-duty").get(f"/incidents/{incident['id']}").json()
+    assert any(body.startswith(said.split(deputy.name)[0] + deputy.name) for body in updates), (said, updates)
+    detail = fast.api(fast.engineer).get(f"/incidents/{incident['id']}").json()
     ack_timers = [t for t in detail["timers"] if t["kind"] == "ack"]
     assert [t["state"] for t in ack_timers] == ["fired", "met"]
     assert ack_timers[1]["by"].startswith(deputy.name)
@@ -110,58 +120,71 @@ def test_nobody_acks_so_the_next_is_paged_and_their_link_ack_stops_the_chain(fas
     assert {d["channel"] for d in sent} == {"email", "sms"}
 
 
-def test_not_fixed_in_time_raises_level_3_to_2_and_tells_the_director(fast: Any, api: Any, sinks: Any) -> None:
+def test_not_fixed_in_time_raises_the_grade_the_plan_says_and_tells_the_director(fast: Cast, sinks: Any) -> None:
     """Seed 001: "若30分钟未恢复，升级为二级事件". The level rises, the fault class does not."""
     smtp, http = sinks
-    incident = report(api("nurse-wang"))
-    api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
-    director, vp = fast.person("info-director"), fast.person("vp-info")
-    drive(lambda: Incident.objects.get().response_level == "2")
+    plan = fast.plan
+    [rule] = plan.timers.fix_escalation
+    incident = fast.report()
+    assert incident["grade"][rule.scheme] == rule.grade
+    fast.api(fast.engineer).post(f"/incidents/{incident['id']}/acknowledge")
+    director, vp = (plan.person(code) for code in fast.people(plan.timers.fix_breach)[:2])
+    drive(lambda: getattr(Incident.objects.get(), rule.scheme) == rule.raise_to)
     current = Incident.objects.get()
-    assert current.fault_class == "III" and current.raised == {"response_level": "2"}
-    drive(lambda: any("4 秒" in m.get_content() for m in mail_to(smtp, director.email))  # the fix deadline, in words
+    assert current.fault_class == fast.default("fault_class") and current.raised == {rule.scheme: rule.raise_to}
+    with override(plan.hospital.language):
+        limit = human_duration(plan.timers.fix)  # the fix deadline, in words: "4 秒", "4 s"
+    drive(lambda: any(limit in m.get_content() for m in mail_to(smtp, director.email))
           and bool(sms_to(http, vp.mobile)))
     actions = list(AuditEntry.objects.filter(subject_id=incident["id"]).values_list("action", flat=True))
     assert "incident.escalated" in actions
     # The rules cannot lower a raised grade when facts change.
-    api("eng-duty").post(f"/incidents/{incident['id']}/restore", RESTORED)
-    assert Incident.objects.get().response_level == "2"
+    fast.api(fast.engineer).post(f"/incidents/{incident['id']}/restore", RESTORED)
+    assert getattr(Incident.objects.get(), rule.scheme) == rule.raise_to
 
 
-def test_core_outage_declares_standalone_mode_and_tells_the_cashier(fast: Any, api: Any, sinks: Any) -> None:
+def test_core_outage_declares_standalone_mode_and_tells_its_department(fast: Cast, sinks: Any) -> None:
     _, http = sinks
-    incident = report(api("nurse-wang"), scope="hospital")
-    drive(lambda: DowntimeMode.objects.filter(department="cashier").exists())
-    mode = DowntimeMode.objects.get(department="cashier")
-    assert mode.mode == "standalone" and mode.declared_by == "worker"
-    assert SystemState.objects.get(code="HIS").status == "down"  # the cashier works alone; HIS is still down
-    cashier = fast.person("cashier-head")
-    drive(lambda: bool(sms_to(http, cashier.mobile)))
-    assert "单机" in sms_to(http, cashier.mobile)[0]["message"]
-    api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
-    api("eng-duty").post(f"/incidents/{incident['id']}/restore", RESTORED)
-    assert DowntimeMode.objects.get(department="cashier").ended_at is not None
-    assert SystemState.objects.get(code="HIS").status == "up"
+    switch = fast.plan.timers.modes[0]
+    department = fast.standalone
+    incident = fast.report(scope="hospital")
+    drive(lambda: DowntimeMode.objects.filter(department=department.code).exists())
+    mode = DowntimeMode.objects.get(department=department.code)
+    assert mode.mode == switch.mode == "standalone" and mode.declared_by == "worker"
+    assert SystemState.objects.get(code=fast.core).status == "down"  # the desk works alone; the system is still down
+    lead = fast.plan.person(fast.lead(department.code))
+    drive(lambda: bool(sms_to(http, lead.mobile)))
+    assert switch.instruction and switch.instruction in sms_to(http, lead.mobile)[0]["message"]
+    fast.api(fast.engineer).post(f"/incidents/{incident['id']}/acknowledge")
+    fast.api(fast.engineer).post(f"/incidents/{incident['id']}/restore", RESTORED)
+    assert DowntimeMode.objects.get(department=department.code).ended_at is not None
+    assert SystemState.objects.get(code=fast.core).status == "up"
 
 
-def test_a_silent_department_is_escalated_to_the_medical_and_nursing_heads(fast: Any, api: Any, sinks: Any) -> None:
+def test_a_silent_department_is_escalated_to_whom_the_plan_names(fast: Cast, sinks: Any) -> None:
+    """The medical and nursing heads in the shipped plans, the director of operations in the second."""
     _, http = sinks
-    incident = report(api("nurse-wang"), scope="hospital")
-    api("eng-duty").post(f"/incidents/{incident['id']}/acknowledge")
-    assert api("dean").post(f"/incidents/{incident['id']}/activate").status_code == 200
-    api("cashier-head").post(f"/notifications/{messages_to(incident['id'], 'cashier-head', 'activation').get().pk}/ack")
-    medical = fast.person("medical-head")
-    drive(lambda: messages_to(incident["id"], "medical-head", "breach").count() >= 2)
+    plan = fast.plan
+    incident = fast.report(scope="hospital")
+    fast.api(fast.engineer).post(f"/incidents/{incident['id']}/acknowledge")
+    assert fast.api(fast.commander).post(f"/incidents/{incident['id']}/activate").status_code == 200
+    rule = plan.activation_for(Incident.objects.get().activation_level)
+    assert rule is not None and rule.departments != "all"
+    silent, answering = (code for code in rule.departments[:2])
+    lead = fast.lead(answering)
+    fast.api(lead).post(f"/notifications/{messages_to(incident['id'], lead, 'activation').get().pk}/ack")
+    told = plan.person(resolve(plan, plan.timers.department_ack_breach, clock.now())[0])
+    drive(lambda: messages_to(incident["id"], told.code, "breach").count() >= 2)
     breached = [e.data["department"] for e in AuditEntry.objects.filter(action="timer.breached")
                 if e.data["deadline"] == "department_ack"]
-    assert "cashier" not in breached and "pharmacy" not in breached and "outpatient-office" in breached
-    drive(lambda: bool(sms_to(http, medical.mobile)))
+    assert answering not in breached and silent in breached
+    drive(lambda: bool(sms_to(http, told.mobile)))
 
 
-def test_a_failing_gateway_is_retried_and_every_attempt_logged(fast: Any, api: Any, sinks: Any) -> None:
+def test_a_failing_gateway_is_retried_and_every_attempt_logged(fast: Cast, sinks: Any) -> None:
     _, http = sinks
     http.fail_first = 1
-    report(api("nurse-wang"))
+    fast.report()
     drive(lambda: Delivery.objects.filter(channel="sms").exists()
           and not Delivery.objects.filter(channel="sms", state="queued").exists())
     retried = [d for d in Delivery.objects.filter(channel="sms") if len(d.log) == 2]
@@ -170,16 +193,16 @@ def test_a_failing_gateway_is_retried_and_every_attempt_logged(fast: Any, api: A
 
 
 def test_unconfigured_channels_fail_visibly_and_an_expired_link_is_refused(
-        fast: Any, api: Any, settings: Any, monkeypatch: Any) -> None:
+        fast: Cast, settings: Any, monkeypatch: Any) -> None:
     settings.YINGJI_EMAIL_URL = ""
-    incident = report(api("nurse-wang"))
+    incident = fast.report()
     email = Delivery.objects.filter(channel="email").first()
     assert email is not None and email.state == "failed" and "YINGJI_EMAIL_URL" in email.last_error
     message = Message.objects.filter(incident_id=incident["id"], needs_ack=True).first()
     assert message is not None
     link = urlparse(re.search(r"(/ack/\S+)", message.body)[1])  # type: ignore[index]
     real = time.time
-    monkeypatch.setattr("django.core.signing.time.time", lambda: real() + 2 * 86400)
+    monkeypatch.setattr("django.core.signing.time.time", lambda: real() + fast.plan.notifications.ack_valid + 60)
     assert Client().get(link.path).status_code == 410
     assert Incident.objects.get().status == "reported"
 
@@ -197,21 +220,30 @@ def test_updates_are_written_in_the_plans_language_whatever_language_is_active(d
     assert update.body.startswith("Acknowledged by Yingji administrator (command line).")
 
 
-def test_a_page_that_reaches_nobody_is_said_to_the_office(demo: Any) -> None:
+@pytest.mark.parametrize("name", HOSPITALS)
+def test_a_page_that_reaches_nobody_is_said_to_the_office(db: Any, name: str) -> None:
     """A department without a head in the plan: the office hears who could not be told, once."""
-    from yingji.core.actors import CLI
     from yingji.incidents import actions
-    from yingji.plans import actions as plan_actions
-    from yingji.plans.loader import template_text
-    from yingji.plans.store import forget_published
+    from yingji.oncall.targets import why_nobody
 
-    plan_actions.import_and_publish(CLI, template_text("zh").replace(
-        "kind: finance, lead: cashier-head,", "kind: finance,"), note="cashier without a head")
+    data = yaml.safe_load(plan_text(name))
+    plan = Cast.publish(name).plan
+    incident = actions.report_fault(CLI, system=plan.timers.modes[0].systems[0], symptom="Nobody can log in",
+                                    scope="hospital").incident
+    rule = plan.activation_for(incident.response_level)
+    assert rule is not None and rule.departments != "all"
+    headless = rule.departments[0]
+    next(d for d in data["departments"] if d["code"] == headless).pop("lead")
+    plan_actions.import_and_publish(CLI, yaml.safe_dump(data, allow_unicode=True), note="a department without a head")
     forget_published()
-    incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
-    actions.perform(User.objects.get(username="dean"), incident, "activate")  # level 2 tasks the cashier
-    told = Message.objects.filter(incident=incident, kind="update", body__contains="收费科没有负责人")
-    assert sorted(told.values_list("person", flat=True)) == ["info-deputy", "info-director"]
+    incident = actions.report_fault(CLI, system=plan.systems[-1].code, symptom="Nobody can log in",
+                                    scope="hospital").incident
+    commander = next(p.code for p in plan.people if p.role == "commander")
+    actions.perform(User.objects.get(username=commander), incident, "activate")  # tasks the headless department
+    with override(plan.hospital.language):
+        why = why_nobody(published()[1], f"department:{headless}")[1]  # type: ignore[index]
+    told = Message.objects.filter(incident=incident, kind="update", body__contains=why)
+    office = plan.organization.office
+    assert sorted(told.values_list("person", flat=True)) == sorted([office.leader, *office.deputies])
     assert AuditEntry.objects.filter(subject_id=incident.pk, action="incident.unreached",
-                                     data__target="department:cashier").count() == 1
-
+                                     data__target=f"department:{headless}").count() == 1

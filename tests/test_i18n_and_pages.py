@@ -117,21 +117,58 @@ def test_the_plan_page_shows_every_section_of_the_plan(demo: Any) -> None:
         assert heading in page and sample in page
 
 
-
-def test_the_plan_page_shows_each_department_s_kind_in_words_and_the_back_entry_rules(demo: Any) -> None:
+@pytest.mark.parametrize("name", ["zh", "second"])
+def test_the_plan_page_shows_each_department_s_kind_in_words_and_the_back_entry_rules(db: Any, name: str) -> None:
     from yingji.web.words import DEPARTMENT_KINDS
 
+    from .hospitals import Cast
+
+    cast = Cast.publish(name)
+    plan = cast.plan
     client = Client()
-    client.force_login(User.objects.get(username="info-director"))
+    client.force_login(User.objects.get(username=cast.office))
     page = client.get("/plan", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    for department in demo.departments:
+    for department in plan.departments:
         row = page.split(f'data-department="{department.code}"')[1].split("</tr>")[0]
         with translation.override("zh-hans"):
             shown = re.sub(r"<[^>]+>", "|", row)  # what a person reads: the kind in words, never its code
             assert f"|{DEPARTMENT_KINDS[department.kind]}|" in shown and department.kind not in shown
     rules = page.split('id="backentry"')[1].split("</section>")[0]
-    assert demo.backentry_system().name in rules
-    for code in demo.settling_departments():
-        assert escape(demo.department(code).name) in rules
-    for kind in demo.recovery.record_kinds:
+    assert plan.backentry_system().name in rules
+    for code in plan.settling_departments():
+        assert escape(plan.department(code).name) in rules  # type: ignore[union-attr]
+    for kind in plan.recovery.record_kinds:
         assert f'data-record-kind="{kind.code}"' in rules
+    if name == "second":
+        assert "Reception and cashier" not in rules.split("医保记录结算科室")[1].split("</li>")[0]
+        assert "Blood bank system" in rules.split('data-record-kind="blood_issue"')[1].split("</tr>")[0]
+
+
+@pytest.mark.parametrize("name", ["zh", "second"])
+def test_pages_show_times_on_the_hospital_s_own_clock(db: Any, name: str) -> None:
+    """The plan's hospital.timezone, not the server's setting: a London hospital reads London time,
+    and a time the API gets without an offset is London time too."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from yingji.core import clock
+    from yingji.incidents.models import Incident
+    from yingji.recovery.models import ManualRecord
+
+    from .hospitals import Cast
+
+    cast = Cast.publish(name)
+    zone = cast.plan.hospital.zone()
+    clock.freeze(datetime(2026, 11, 21, 15, 7, tzinfo=zone))
+    incident = cast.report(scope="hospital")
+    web = Client()
+    web.force_login(User.objects.get(username=cast.office))
+    assert "2026-11-21 15:07" in web.get("/incidents/").content.decode()
+    slip = {"kind": cast.charge_kind(), "department": cast.standalone.code, "card_no": "1", "paper_serial": "T-1",
+            "occurred_at": "2026-11-21 14:30", "amount": "1.00"}
+    assert cast.api(cast.office).post(f"/incidents/{incident['id']}/records", slip).status_code == 201
+    assert ManualRecord.objects.get().occurred_at == datetime(2026, 11, 21, 14, 30, tzinfo=zone)
+    page = web.get(f"/incidents/{Incident.objects.get().number}/records?state=all").content.decode()
+    assert "11-21 14:30" in page
+    if name == "second":
+        assert zone != ZoneInfo("Asia/Shanghai")

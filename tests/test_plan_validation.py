@@ -399,6 +399,21 @@ def test_a_plan_without_back_entry_rules_gets_the_defaults_the_shipped_plans_sta
     assert bare.on_account_departments() == ["wards"]
 
 
+def test_the_second_hospital_s_plan_is_valid_reaches_everyone_and_passes_the_json_schema() -> None:
+    import jsonschema
+
+    from .hospitals import SECOND
+
+    text = SECOND.read_text(encoding="utf-8")
+    plan = parse_plan(text)
+    assert plan.target_warnings() == []
+    assert plan.backentry_system().code == "CIS" and plan.backentry_system("blood_issue").code == "BBS"
+    assert plan.settling_departments() == ["billing", "claims"]  # named: reception (kind finance) is not one
+    data = yaml.safe_load(text)
+    data["rosters"][0]["start"] = data["rosters"][0]["start"].isoformat()
+    validator = jsonschema.Draft202012Validator(json_schema(), format_checker=jsonschema.FormatChecker())
+    assert [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(data)] == []
+
 
 def test_the_json_schema_says_what_each_department_kind_does() -> None:
     described = json_schema()["$defs"]["Department"]["properties"]["kind"]["description"]

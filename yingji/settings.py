@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "yingji.plans.middleware.PlanLanguageMiddleware",  # no language asked for: the plan's
+    "yingji.plans.middleware.PlanTimezoneMiddleware",  # the hospital's clock: the plan's time zone
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -98,7 +98,8 @@ def _plausible_year(value: date) -> None:
 
 
 def _aware(value: datetime) -> datetime:
-    """Without an offset, a time is the hospital's wall clock (TIME_ZONE), as staff read it off the wall."""
+    """Without an offset, a time is the hospital's wall clock (the plan's time zone, which
+    plans.middleware makes current), as staff read it off the wall."""
     _plausible_year(value)
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
