@@ -34,6 +34,7 @@ urlpatterns = [
     path("corrective/<int:action_id>/done", review_views.corrective_done, name="corrective_done"),
     path("regulatory/<int:report_id>", review_views.report_save, name="report_save"),
     path("regulatory/<int:report_id>/approve", review_views.report_approve, name="report_approve"),
+    path("incidents/<str:number>/situation-report", review_views.situation_report_send, name="situation_report"),
     path("regulatory/<int:report_id>.<str:fmt>", review_views.report_download, name="report_download"),
     path("", include("yingji.web.urls")),
 ]

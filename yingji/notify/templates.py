@@ -44,8 +44,9 @@ PLACEHOLDERS: dict[str, str] = {
     "time": "the local time it was restored (HH:MM)",
     "what": "which deadline passed, and what it raised",
     "event": "what happened",
+    "report": "the situation report's five contents, each after its heading",
     "date": "the day of the digest",
-    "count": "how many entries the audit chain holds",
+    "count": "how many entries the audit chain holds (a situation report: its number)",
     "last_id": "the id of its newest entry",
     "head": "the hash of its newest entry",
     "hospital": "the hospital's name",
@@ -127,6 +128,12 @@ TEMPLATES: dict[str, Template] = {
         "of a target that reached nobody and of peak hours",
         (*INCIDENT, "event"),
         _("[Update] {system} {number}"), _("{event} Follow it at {url}")),
+    "situation_report": Template(
+        "a report on the situation is sent from the incident page to situation_reports.to (the leading "
+        "group), with seed 000's five contents",
+        (*INCIDENT, "report", "count"),
+        _("[Situation report {count}] {system} {number}"),
+        _("{report} Follow it at {url}")),
     "audit_digest": Template(
         "every morning, by email, to the office's logins: the audit chain's head",
         ("date", "count", "last_id", "head", "hospital"),

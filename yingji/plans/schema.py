@@ -644,6 +644,14 @@ class Regulatory(Strict):
                                   "(the law says 立即; this is the internal deadline)")
 
 
+class SituationReports(Strict):
+    """Reports on the situation to the leading group (seed 000: information source, scope of impact,
+    nature, trend and proposed measures), drafted by Yingji and sent from the incident page."""
+
+    to: list[str] = Field([], description="targets the report is sent to; empty: the leading group "
+                          "(organization.leading_group, whatever its code)")
+
+
 class BackupJob(Strict):
     """A backup the plan keeps (shown on the plan page; Yingji does not yet check that it ran)."""
 
@@ -724,6 +732,8 @@ class Plan(Strict):
     maintenance: Maintenance = Field(default_factory=Maintenance)
     recovery: Recovery = Field(default_factory=Recovery)
     regulatory: Regulatory = Field(default_factory=Regulatory)
+    situation_reports: SituationReports = Field(default_factory=SituationReports,
+                                                description="reports on the situation to the leading group")
     messages: dict[Code, Message] = Field({}, description="the plan's own wording of the messages Yingji sends, "
                                           "by template name; a template left out keeps Yingji's wording",
                                           json_schema_extra={"propertyNames": {"enum": list(TEMPLATES)}})
@@ -807,6 +817,9 @@ class Plan(Strict):
     def procedure_for(self, department: str) -> Procedure | None:
         return next((p for p in self.procedures if p.department == department), None)
 
+    def situation_report_targets(self) -> list[str]:
+        return self.situation_reports.to or [f"group:{self.organization.leading_group.code}"]
+
     def summary(self) -> str:
         return (
             f"{self.hospital.name}: {len(self.people)} people, {len(self.organization.all_groups())} groups, "
@@ -830,6 +843,7 @@ class Plan(Strict):
                   for name in ("on_site_breach", "fix_breach", "department_ack_breach")]
         lists += [(("timers", "modes", i, "notify"), m.notify) for i, m in enumerate(self.timers.modes)]
         lists += [(("scenarios", i, "notify"), s.notify) for i, s in enumerate(self.scenarios)]
+        lists += [(("situation_reports", "to"), self.situation_reports.to)]  # empty: the leading group
         return lists
 
     def silent_target(self, target: str) -> str | None:
@@ -991,6 +1005,7 @@ class Plan(Strict):
             for c, cond in enumerate(scenario.applies_when):
                 refs(cond.systems or [], systems, ("scenarios", i, "applies_when", c, "systems"), "system")
                 refs(cond.faults or [], faults, ("scenarios", i, "applies_when", c, "faults"), "fault")
+        targets(self.situation_reports.to, ("situation_reports", "to"))
         unique(self.rosters, ("rosters",), "roster")
         for i, roster in enumerate(self.rosters):
             ref(roster.group, groups, ("rosters", i, "group"), "group")

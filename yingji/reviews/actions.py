@@ -19,12 +19,16 @@ from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, InvalidTransition
+from yingji.incidents import escalation
 from yingji.incidents.escalation import say, tell_breach
 from yingji.incidents.models import Incident
+from yingji.notify import service as notify
+from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from .models import CorrectiveAction, Evidence, RegulatoryReport, Review
+from . import situation_report
+from .models import CorrectiveAction, Evidence, RegulatoryReport, Review, SituationReport
 from .regulatory import ITEMS
 
 TEXT_FIELDS = tuple(field for field, _label in Review.SECTIONS)
@@ -104,6 +108,31 @@ def save_report_draft(actor: Actor, report: RegulatoryReport, content: dict[str,
         report.save(update_fields=["content"])
         audit.append(actor_name(actor), "regulatory.drafted", "incident", report.incident_id,
                      {"report": report.pk, "kind": report.kind})
+    return report
+
+
+def send_situation_report(actor: Actor, incident: Incident, contents: dict[str, Any]) -> SituationReport:
+    """Send the report on the situation to the leading group (seed 000's five contents, each
+    required), number it (1, then each 续报), and put it on the chain with who got it."""
+    require(actor, "situation_report")
+    texts = {}
+    for key, label in SituationReport.CONTENTS:
+        text = str(contents.get(key) or "").strip()
+        if not text:
+            raise BadInput(key, _("%(what)s is required.") % {"what": label})
+        if len(text) > situation_report.LIMIT:
+            raise BadInput(key, _("At most %(n)s characters.") % {"n": situation_report.LIMIT})
+        texts[key] = text
+    plan = plan_of(incident.plan_version_id)
+    with audit.writing():
+        number = SituationReport.objects.filter(incident=incident).count() + 1
+        people = escalation.reach(incident, plan, plan.situation_report_targets())
+        report = SituationReport.objects.create(incident=incident, number=number, recipients=people,
+                                                sent_at=clock.now(), sent_by=actor_name(actor), **texts)
+        notify.enqueue(incident, Message.Kind.UPDATE, people, "situation_report", escalation.context(
+            incident, plan, report=situation_report.as_text(texts, plan), count=number))
+        audit.append(actor_name(actor), "situation.reported", "incident", incident.pk,
+                     {"report": report.pk, "number": number, "people": people, **texts})
     return report
 
 

@@ -29,6 +29,32 @@ class Review(models.Model):
         return f"review {self.incident_id}"
 
 
+class SituationReport(models.Model):
+    """A report on the situation to the leading group (情况报告, seed 000), with its five contents;
+    the first is numbered 1, each follow-up (续报) the next. Kept as it was sent."""
+
+    CONTENTS = (("source", _("Information source")), ("scope", _("Scope of impact")), ("nature", _("Nature")),
+                ("trend", _("Trend")), ("measures", _("Proposed measures")))
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="situation_reports")
+    number = models.PositiveIntegerField()
+    source = models.TextField()
+    scope = models.TextField()
+    nature = models.TextField()
+    trend = models.TextField()
+    measures = models.TextField()
+    recipients = models.JSONField(default=list, help_text="plan person codes it was sent to")
+    sent_at = models.DateTimeField()
+    sent_by = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["incident_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["incident", "number"], name="one_situation_report_number")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} situation report {self.number}"
+
+
 class CorrectiveAction(models.Model):
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="corrective_actions")
     text = models.TextField()

@@ -19,7 +19,7 @@ from yingji.web.views import run_action
 from . import actions, regulatory
 from .document import Doc, regulatory_doc, review_doc
 from .document import render as render_document
-from .models import CorrectiveAction, RegulatoryReport, Review
+from .models import CorrectiveAction, RegulatoryReport, Review, SituationReport
 
 CONTENT_TYPES = {"pdf": "application/pdf",
                  "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
@@ -98,6 +98,15 @@ def report_save(request: HttpRequest, report_id: int) -> HttpResponse:
     else:
         run_action(request, actions.save_report_draft, report, content)
     return _back(report.incident, f"#report-{report.pk}")
+
+
+@login_required
+@require_POST
+def situation_report_send(request: HttpRequest, number: str) -> HttpResponse:
+    incident = get_object_or_404(Incident, number=number)
+    contents = {key: request.POST.get(key, "") for key, _label in SituationReport.CONTENTS}
+    run_action(request, actions.send_situation_report, incident, contents)
+    return redirect("incident", number=number)
 
 
 @login_required

@@ -37,7 +37,8 @@ from yingji.oncall.targets import resolve
 from yingji.plans.durations import human_duration
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of
-from yingji.reviews.models import Evidence
+from yingji.reviews import situation_report
+from yingji.reviews.models import Evidence, SituationReport
 
 from . import words
 from .timeline import QUIET, describe, grade_reason
@@ -88,10 +89,23 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "mode_departments": [d for d in plan.departments
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
         "notifications": _notifications(incident, plan, contacts),
+        "situation": _situation_reports(incident, plan, user),
         "no_channel": _("no channel"), "waiting": _("waiting"),
     }
     template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"
     return render(request, template, context)
+
+
+def _situation_reports(incident: Incident, plan: Plan, user: Any) -> dict[str, Any]:
+    """The reports already sent to the leading group, and for who may send one, a draft of the next."""
+    sent = [{"number": r.number, "sent_at": r.sent_at, "sent_by": r.sent_by,
+             "contents": [(label, getattr(r, key)) for key, label in SituationReport.CONTENTS]}
+            for r in SituationReport.objects.filter(incident=incident)]
+    may = allowed(user, "situation_report") and incident.status not in Incident.ENDED
+    draft = situation_report.draft(incident, plan) if may else {}
+    return {"sent": sent, "may": may,
+            "draft": [(key, label, draft.get(key, "")) for key, label in SituationReport.CONTENTS],
+            "to": _(", ").join(words.target_name(plan, t) for t in plan.situation_report_targets())}
 
 
 def _grades(incident: Incident, plan: Plan, entries: list[AuditEntry]) -> list[dict[str, Any]]:

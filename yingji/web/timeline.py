@@ -203,6 +203,8 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "reconciliation.signed": lambda: _("%(department)s reconciliation signed (%(as_)s)") % d,
         "backentry.completed": lambda: _("Back-entry completed and signed off"),
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
+        "situation.reported": lambda: _("Situation report %(number)s sent to the leading group: %(people)s") % {
+            "number": raw.get("number", ""), "people": people(plan, raw.get("people") or []) or "–"},
         "regulatory.approved": lambda: _("Report approved for sending: %(kind)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
         "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
