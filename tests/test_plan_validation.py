@@ -420,3 +420,18 @@ def test_the_json_schema_says_what_each_department_kind_does() -> None:
     for kind in ("finance", "insurance", "inpatient", "emergency", "logistics"):
         assert f"{kind}: " in described
     assert "settling_departments" in described and "on_account_departments" in described
+
+
+def test_the_json_schema_gives_defaults_as_a_plan_writes_them() -> None:
+    """An editor offering the schema's default must offer 5m and 08:00, values the schema itself
+    accepts, not 300 seconds or 08:00:00."""
+    import re as regex
+
+    schema = json_schema()
+    timers, roster = schema["$defs"]["Timers"]["properties"], schema["$defs"]["Roster"]["properties"]
+    assert (timers["acknowledge"]["default"], roster["handover"]["default"]) == ("5m", "08:00")
+    assert schema["$defs"]["Notifications"]["properties"]["retry"]["default"] == ["30s", "2m", "10m", "30m"]
+    for name, model in schema["$defs"].items():
+        for field, prop in model.get("properties", {}).items():
+            if "pattern" in prop and isinstance(prop.get("default"), str | int):
+                assert regex.search(prop["pattern"], str(prop["default"])), (name, field, prop["default"])

@@ -3,8 +3,7 @@ templates, how targets and durations are written. `yingji plan docs -o docs/plan
 `tests/test_plan_docs.py` fails when the page and the schema disagree.
 
 Types, allowed values and patterns come from `json_schema()`, the contract editors check against;
-defaults from the models (the JSON Schema shows a duration's default in seconds); examples from
-the shipped English plan.
+defaults from the models, as a plan writes them; examples from the shipped English plan.
 """
 
 from __future__ import annotations

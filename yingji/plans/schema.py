@@ -26,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 
 from yingji.notify.templates import ACK, TEMPLATES, placeholders_in
 
@@ -1029,8 +1030,26 @@ class Plan(Strict):
         return errors
 
 
+def _serialized(core: Any, value: Any) -> Any:
+    """A default as the plan writes it: through the type's own serializer (5m, not 300; 08:00)."""
+    serializer = (core or {}).get("serialization") or {}
+    if serializer.get("type") == "function-plain":
+        return serializer["function"](value)
+    if (core or {}).get("type") == "list" and isinstance(value, list):
+        return [_serialized(core.get("items_schema"), item) for item in value]
+    return value
+
+
+class _PlanJsonSchema(GenerateJsonSchema):
+    def default_schema(self, schema: Any) -> JsonSchemaValue:
+        out = super().default_schema(schema)
+        if "default" in out and "default" in schema:
+            out["default"] = self.encode_default(_serialized(schema.get("schema"), schema["default"]))
+        return out
+
+
 def json_schema() -> dict[str, Any]:
-    schema = Plan.model_json_schema(by_alias=True)
+    schema = Plan.model_json_schema(by_alias=True, schema_generator=_PlanJsonSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://yingji.example/schema/plan-1.json"
     schema["title"] = "Yingji emergency plan"
