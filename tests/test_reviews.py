@@ -143,8 +143,21 @@ def test_a_spreading_virus_owes_the_police_report_which_goes_out_only_once_a_lea
     client.post(f"/regulatory/{police.pk}/approve")
     police.refresh_from_db()
     assert police.approved_by == "dean" and police.approved_at is not None
+    # Changed after the approval, it must be approved again before it goes out.
+    from yingji.reviews import actions as review_actions
+
+    review_actions.save_report_draft(director, police, {"facts": police.content.get("facts", "") + "（补充）"})
+    police.refresh_from_db()
+    assert police.approved_at is None
+    try:
+        regulatory.mark_sent(director, police, channel="110")
+    except InvalidTransition:
+        pass
+    else:
+        raise AssertionError("sent a text nobody approved")
+    regulatory.approve(dean, police)
     regulatory.mark_sent(director, police, channel="110")
-    assert AuditEntry.objects.filter(subject_id=spread.pk, action="regulatory.approved").exists()
+    assert AuditEntry.objects.filter(subject_id=spread.pk, action="regulatory.approved").count() == 2
 
 
 def test_the_follow_up_to_a_partial_cac_report_is_due_when_the_plan_says(api: Any) -> None:

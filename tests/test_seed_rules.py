@@ -161,3 +161,113 @@ def test_class_i_pages_the_whole_command_including_equipment_security_and_clinic
     assert incident.fault_class == "I"
     paged = set(Message.objects.filter(incident=incident, kind="page").values_list("person", flat=True))
     assert {"equipment-head", "security-head", "emergency-head", "ward-lead"} <= paged
+
+
+def test_acknowledging_the_incident_leaves_the_report_upward_owed_and_restore_cancels_its_clock(demo: Any) -> None:
+    incident = actions.report_fault(CLI, system="HIS", symptom="全院无法登录", scope="hospital").incident
+    director = User.objects.get(username="info-director")
+    actions.perform(director, incident, "acknowledge")  # he takes the incident: his page is answered
+    [report_page] = Message.objects.filter(incident=incident, kind="level_report")
+    assert report_page.acked_at is None  # but the report to the deputy commander is still owed
+    assert Message.objects.filter(incident=incident, kind="page", person="info-director",
+                                  acked_at__isnull=False).exists()
+    actions.perform(director, Incident.objects.get(pk=incident.pk), "restore", checks=RESTORE_CHECKS)
+    assert Timer.objects.get(incident=incident, kind="report").state == Timer.State.CANCELLED
+
+
+def test_correcting_the_named_fault_corrects_the_cause_it_gave_but_not_one_the_engineer_set(demo: Any) -> None:
+    incident = regional(fault="switch")
+    assert incident.cause == "network"
+    actions.update_facts(CLI, incident, fault="local-db")
+    assert Incident.objects.get(pk=incident.pk).cause == "database"
+    actions.update_facts(CLI, Incident.objects.get(pk=incident.pk), cause="software")
+    actions.update_facts(CLI, Incident.objects.get(pk=incident.pk), fault="switch")
+    assert Incident.objects.get(pk=incident.pk).cause == "software"
+
+
+def test_later_reports_from_a_department_already_on_paper_add_no_empty_mode_entries(demo: Any) -> None:
+    incident = regional(cause="software")
+    clock.freeze(incident.reported_at + timedelta(minutes=31))
+    service.run_due()
+    declared = AuditEntry.objects.filter(subject_id=incident.pk, action="mode.declared").count()
+    for _ in range(3):
+        actions.report_fault(CLI, system="HIS", symptom="还是不行", scope="area", department="wards")
+    assert AuditEntry.objects.filter(subject_id=incident.pk, action="mode.declared").count() == declared
+
+
+def test_tampered_data_starts_containment_at_once_and_owes_the_police_report(demo: Any) -> None:
+    from yingji.reviews.models import RegulatoryReport
+
+    incident = regional(system="HIS", security="tampering", fault="price-list")
+    assert [d["scenario"] for d in raised(incident)] == ["tampering-content"]
+    first = ChecklistItem.objects.filter(task__incident=incident).order_by("id").first()
+    assert first is not None and first.text.startswith("关闭受影响的资源或服务")
+    assert RegulatoryReport.objects.filter(incident=incident, kind="police").exists()
+
+
+def test_a_grade_of_a_scheme_the_plan_does_not_have_is_refused_not_a_crash(demo: Any) -> None:
+    import yaml
+
+    from yingji.core.errors import BadInput
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    data = yaml.safe_load(template_text("zh"))
+    data["grading"].pop("scope_level")
+    plan_actions.import_and_publish(CLI, yaml.safe_dump(data, allow_unicode=True), note="no reach levels")
+    forget_published()
+    incident = actions.report_fault(CLI, system="LIS", symptom="慢").incident
+    try:
+        actions.override_grade(CLI, incident, "scope_level", "major", "试")
+    except BadInput as exc:
+        assert exc.field == "scheme" and "scope_level" not in exc.message
+    else:
+        raise AssertionError("a scheme the plan lacks was set")
+
+
+# -- the same rules with each hospital's own plan: nothing above may hold only for the demo --------
+
+
+def test_each_plan_s_named_faults_level_report_and_restore_checks_act(hospital: Any) -> None:
+    from yingji.core.errors import BadInput
+    from yingji.oncall.targets import resolve
+
+    plan = hospital.plan
+    top = plan.grading.fault_class.grades[0]
+    named = next(code for cond in top.when for code in (cond.faults or []))
+    graded = hospital.report(fault=named, system=hospital.local)
+    assert graded["grade"]["fault_class"] == top.code  # a named fault grades the class whatever its reach
+
+    clock.freeze(clock.now())
+    rule = next(a for a in plan.activation if a.report)
+    incident = Incident.objects.get(pk=hospital.report(scope="hospital")["id"])
+    assert incident.response_level == rule.level
+    page = Message.objects.get(incident=incident, kind="level_report")
+    assert page.person in resolve(plan, rule.report.by, clock.now())
+    assert Timer.objects.get(incident=incident, kind="report").due_at == incident.reported_at + timedelta(
+        seconds=rule.report.within)
+
+    engineer = User.objects.get(username=hospital.engineer)
+    actions.perform(engineer, incident, "acknowledge")
+    checks = list(range(len(plan.recovery.restore_checks)))
+    assert checks, "every plan under test lists its restore checks"
+    try:
+        actions.perform(engineer, Incident.objects.get(pk=incident.pk), "restore", checks=checks[1:])
+    except BadInput as exc:
+        assert exc.field == "checks"
+    else:
+        raise AssertionError("restored with a check left out")
+    actions.perform(engineer, Incident.objects.get(pk=incident.pk), "restore", checks=checks)
+    assert Incident.objects.get(pk=incident.pk).status == "restored"
+
+
+def test_each_plan_s_automatic_procedure_starts_by_itself(hospital: Any) -> None:
+    scenario = next(s for s in hospital.plan.scenarios if s.automatic)
+    cond = scenario.applies_when[0]
+    incident = Incident.objects.get(pk=hospital.report(scope=(cond.scope or ["area"])[0])["id"])
+    facts = {key: getattr(cond, key)[0] for key in ("cause", "security") if getattr(cond, key)}
+    actions.update_facts(CLI, incident, **facts)
+    clock.freeze(incident.reported_at + timedelta(seconds=(cond.outage_over or 0) + 2))
+    service.run_due()
+    assert scenario.code in [d["scenario"] for d in raised(incident)]

@@ -70,7 +70,8 @@ def test_the_engineer_sends_it_to_the_leading_group_and_a_follow_up_is_numbered_
     again = unescape(engineer.get(f"/incidents/{incident.number}").content.decode())
     assert "第 1 次报告" in again and "续报" in again and "已向领导小组报告情况（第 1 次）" in again
 
-    review_actions.send_situation_report(User.objects.get(username="info-director"), incident, draft)
+    review_actions.send_situation_report(User.objects.get(username="info-director"), incident,
+                                         {**draft, "measures": "继续排查；准备启动一级响应。"})
     assert list(SituationReport.objects.filter(incident=incident).values_list("number", flat=True)) == [1, 2]
 
 
@@ -78,7 +79,7 @@ def test_each_content_is_required_bounded_and_only_the_technical_side_and_comman
     incident = outage()
     draft = situation_report.draft(incident, plan_of(incident.plan_version_id))
     engineer = User.objects.get(username="eng-duty")
-    for field, value in (("trend", "  "), ("scope", "字" * 2001)):
+    for field, value in (("trend", "  "), ("scope", "字" * 2001), ("measures", draft["measures"])):
         try:
             review_actions.send_situation_report(engineer, incident, {**draft, field: value})
         except BadInput as exc:
@@ -94,3 +95,17 @@ def test_each_content_is_required_bounded_and_only_the_technical_side_and_comman
     assert not SituationReport.objects.exists()
     page = signed_in("nurse-wang").get(f"/incidents/{incident.number}").content.decode()
     assert 'id="situation-form"' not in page
+
+
+def test_an_ended_incident_sends_no_more_situation_reports(demo: Any) -> None:
+    from yingji.core.errors import InvalidTransition
+
+    incident = actions.report_fault(CLI, system="LIS", symptom="报告打不出").incident
+    actions.perform(CLI, incident, "cancel", reason="误报")
+    draft = {**situation_report.draft(incident, plan_of(incident.plan_version_id)), "measures": "无"}
+    try:
+        review_actions.send_situation_report(User.objects.get(username="eng-duty"), incident, draft)
+    except InvalidTransition:
+        pass
+    else:
+        raise AssertionError("a cancelled incident was reported to the leading group")

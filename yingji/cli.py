@@ -4,7 +4,7 @@
     yingji worker
     yingji plan validate FILE | plan import FILE [--publish] | plan export [-o FILE] | plan schema | plan docs
            | plan template zh|en
-    yingji user add NAME --role ROLE [--department CODE] [--password PW]
+    yingji user add NAME (--role ROLE | --person CODE) [--department CODE] [--password PW]
     yingji user unlock [NAME] [--address IP]
     yingji token create NAME
     yingji audit verify | anchor | rekey
@@ -153,7 +153,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         user.person, user.first_name = person.code, person.name
         user.phone = user.phone or person.mobile or ""
         user.email = user.email or person.email or ""
-    user.is_staff = user.is_superuser = args.role == "admin"
+    user.is_staff = user.is_superuser = role == "admin"
     if args.password:
         if problems := _password_problems(args.password, user):
             print("--password: " + " ".join(problems), file=sys.stderr)

@@ -26,7 +26,7 @@ from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
 from yingji.plans.models import PlanVersion
-from yingji.plans.schema import SCHEME_ORDER, Checklist, Plan, Scenario
+from yingji.plans.schema import Checklist, Plan, Scenario
 from yingji.plans.store import plan_of, published
 from yingji.recovery.models import ManualRecord, Reconciliation
 from yingji.reviews import regulatory
@@ -331,21 +331,26 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
         )
         _log(actor, "report.received", incident, report=report.number, channel=channel, merged=merged,
              location=location, department=report.department)
-        if merged:
-            _reported_from(actor, incident, plan, report.department)
+        _reported_from(actor, incident, plan, report.department)  # a scenario started on open counts it too
     return Intake(incident, report, merged)
 
 
 def _fault(plan: Plan, code: str) -> str:
     if code and plan.grading.fault(code) is None:
-        raise BadInput("fault", _("Must be one of: %(v)s") % {"v": ", ".join(f.code for f in plan.grading.faults)})
+        raise BadInput("fault", _("Must be one of: %(v)s") % {
+            "v": ", ".join(f"{f.code} ({f.name})" for f in plan.grading.faults)})
     return code
 
 
-def _cause_of(plan: Plan, fault: str, cause: str) -> str:
-    """A named fault says its cause when the cause is not yet known (a deleted price list: software)."""
+def _cause_of(plan: Plan, fault: str, cause: str, previous: str = "") -> str:
+    """A named fault says its cause (a deleted price list: software) when the cause is not yet known
+    or was only what the previously named fault said: correcting "switch" to "local database"
+    makes it a database fault, but a cause the engineer set stays."""
     named = plan.grading.fault(fault) if fault else None
-    return named.cause if named is not None and cause == Incident.Cause.UNKNOWN else cause
+    before = plan.grading.fault(previous) if previous else None
+    if named is not None and (cause == Incident.Cause.UNKNOWN or (before is not None and cause == before.cause)):
+        return named.cause
+    return cause
 
 
 def _widen(incident: Incident, plan: Plan, scope: str, patients: int, security_suspected: bool,
@@ -697,7 +702,8 @@ def update_facts(actor: Actor, incident: Incident, **changes: Any) -> Incident:
             if getattr(incident, field) != value:
                 before[field], after[field] = getattr(incident, field), value
                 setattr(incident, field, value)
-        if "fault" in after and (cause := _cause_of(plan, incident.fault, incident.cause)) != incident.cause:
+        if "fault" in after and "cause" not in after and (
+                cause := _cause_of(plan, incident.fault, incident.cause, before["fault"])) != incident.cause:
             before["cause"], after["cause"], incident.cause = incident.cause, cause, cause
         if after:
             incident.save(update_fields=list(after))
@@ -750,8 +756,9 @@ def override_grade(actor: Actor, incident: Incident, scheme: str, code: str, rea
         incident = _locked(incident)
         _check(actor, incident, "override_grade")
         plan = plan_of(incident.plan_version_id)
-        if scheme not in SCHEME_ORDER:
-            raise BadInput("scheme", _("Must be one of: %(v)s") % {"v": ", ".join(SCHEME_ORDER)})
+        schemes = dict(plan.grading.schemes())  # the optional ones only where the plan has them
+        if scheme not in schemes:
+            raise BadInput("scheme", _("Must be one of: %(v)s") % {"v": ", ".join(schemes)})
         reason = _text("reason", reason, 2000, required=True)
         overrides = dict(incident.grade_overrides)
         before = getattr(incident, scheme)

@@ -30,7 +30,7 @@ from yingji.timers import service as timers
 from . import situation
 from .models import Bulletin, DepartmentTask, DowntimeMode, Incident
 
-CLOCK_KINDS = ("ack", "on_site", "fix", "mode")
+CLOCK_KINDS = ("ack", "on_site", "fix", "mode", "report")
 
 
 def record(actor: Actor | str, action: str, subject: Incident, /, **data: Any) -> None:
@@ -175,7 +175,7 @@ def request_level_report(incident: Incident) -> list[str]:
     report = rule.report
     level = plan.grade_name("response_level", incident.response_level)
     to = reach(incident, plan, report.to)
-    to_names = say(plan, gettext_lazy(", ")).join(p.name for code in to if (p := plan.person(code)))
+    to_names = _names(plan, to)
     people = reach(incident, plan, report.by)
     # The clock first: an acknowledgement finds the level it answers by the clock started before its page.
     timers.schedule("report", key, clock.now() + timedelta(seconds=report.within), incident.pk,
@@ -183,12 +183,17 @@ def request_level_report(incident: Incident) -> list[str]:
     notify.enqueue(incident, Message.Kind.LEVEL_REPORT, people, "level_report", context(
         incident, plan, level=level, to=to_names or "-", deadline=span(plan, report.within),
         instruction=report.instruction or ""), needs_ack=True)
-    by_names = say(plan, gettext_lazy(", ")).join(p.name for code in people if (p := plan.person(code)))
+    by_names = _names(plan, people)
     notify.enqueue(incident, Message.Kind.UPDATE, [p for p in to if p not in people], "update", context(
         incident, plan, event=say(plan, gettext_lazy("Graded %(level)s: %(who)s reports to you within %(limit)s."),
                                   level=level, who=by_names or "-", limit=span(plan, report.within))))
     record(WORKER, "incident.report_requested", incident, level=incident.response_level, people=people, to=to)
     return people
+
+
+def _names(plan: Plan, people: list[str]) -> str:
+    """People by name, in the plan's language: "张伟, 李卫东"."""
+    return say(plan, gettext_lazy(", ")).join(p.name for code in people if (p := plan.person(code)))
 
 
 def on_level_reported(actor: Actor | str, incident: Incident, level: str) -> None:
@@ -214,8 +219,10 @@ def on_acknowledged(actor: Actor | str, incident: Incident) -> None:
     by = actor_name(actor)
     timers.settle_incident(incident.pk, ("ack",), by=by)
     if mine := _person_of(actor):  # acknowledged in the web UI: the person's own pages count as answered
-        Message.objects.filter(incident=incident, person__in=mine, needs_ack=True, acked_at__isnull=True,
-                               task=None).update(acked_at=clock.now(), acked_via="web")
+        # Only the pages that asked to take the incident: a report owed upward is still owed.
+        Message.objects.filter(incident=incident, person__in=mine, needs_ack=True, acked_at__isnull=True, task=None,
+                               kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION)).update(
+            acked_at=clock.now(), acked_via="web")
     plan = plan_of(incident.plan_version_id)
     timers.schedule("on_site", f"incident:{incident.pk}:on_site",
                     (incident.acknowledged_at or clock.now()) + timedelta(seconds=plan.timers.on_site),
@@ -326,7 +333,7 @@ def on_restored(actor: Actor, incident: Incident, reporters: list[tuple[str, str
     """Stop every clock, end the downtime modes, tell everyone paged and every reporter."""
     by, now = actor_name(actor), clock.now()
     timers.settle_incident(incident.pk, ("ack", "on_site", "fix"), by=by)
-    timers.settle_incident(incident.pk, ("mode", "dept_ack"), timers.Timer.State.CANCELLED, by=by)
+    timers.settle_incident(incident.pk, ("mode", "dept_ack", "report"), timers.Timer.State.CANCELLED, by=by)
     ended = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
     lower_bulletins(actor, incident, "restore")
     plan = plan_of(incident.plan_version_id)
@@ -475,12 +482,13 @@ def declare_mode(actor: Actor | str, incident: Incident, plan: Plan, mode: str, 
     open_modes = set(DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True, mode=mode)
                      .values_list("department", flat=True))
     new = [d for d in departments if d not in open_modes]
+    if not new:  # a later report from a department already on paper says nothing new
+        return []
     DowntimeMode.objects.bulk_create(
         DowntimeMode(incident=incident, system=incident.system, department=d, mode=mode, started_at=now,
                      declared_by=actor_name(actor)) for d in new)
     record(actor, "mode.declared", incident, mode=mode, departments=new)
-    if new:
-        prompt_if_peak(incident, plan)
+    prompt_if_peak(incident, plan)
     return new
 
 

@@ -481,8 +481,8 @@ class Step(Strict):
     leader starts the standby equipment)."""
 
     text: Text
-    owner: Code | None = Field(None, description="person code of who does it; shown beside the item and "
-                               "paged with the checklist")
+    owner: Code | None = Field(None, description="person code of who does it; shown beside the item on the "
+                               "incident and plan pages")
 
 
 class ChecklistEntry(NamedTuple):
@@ -628,7 +628,7 @@ class Regulatory(Strict):
     """Reporting deadlines (2025 CAC rules, the 1994 police regulation, PIPL), counted from discovery."""
 
     police_within: Duration = Field(parse_duration("24h"), description="a case (案件) to the police")
-    police_when: list[Security] = Field(["intrusion", "ransomware", "data_leak"],
+    police_when: list[Security] = Field(["intrusion", "ransomware", "data_leak", "tampering"],
                                         description="security kinds that are reported to the police as a case")
     police_when_spread: list[Security] = Field(["virus"], description="security kinds reported to the police once "
                                                "they spread or do damage: reach beyond one workstation (seed 000: "

@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -27,7 +28,7 @@ from yingji.notify.models import Message
 from yingji.plans.store import plan_of
 from yingji.timers import service as timers
 
-from . import situation_report
+from . import regulatory, situation_report
 from .models import CorrectiveAction, Evidence, RegulatoryReport, Review, SituationReport
 from .regulatory import ITEMS
 
@@ -104,10 +105,15 @@ def save_report_draft(actor: Actor, report: RegulatoryReport, content: dict[str,
         report = RegulatoryReport.objects.get(pk=report.pk)
         if report.sent_at:
             raise InvalidTransition(_("This report was already sent."), sent_at=report.sent_at.isoformat())
-        report.content = {**report.content, **{k: str(v).strip() for k, v in content.items() if k in allowed_items}}
-        report.save(update_fields=["content"])
+        edited = {**report.content, **{k: str(v).strip() for k, v in content.items() if k in allowed_items}}
+        # An approval is for the text approved: changed afterwards, it must be approved again.
+        withdrawn = bool(report.approved_at) and regulatory.changed(report.content, edited)
+        report.content = edited
+        if withdrawn:
+            report.approved_at, report.approved_by = None, ""
+        report.save(update_fields=["content", "approved_at", "approved_by"])
         audit.append(actor_name(actor), "regulatory.drafted", "incident", report.incident_id,
-                     {"report": report.pk, "kind": report.kind})
+                     {"report": report.pk, "kind": report.kind, "approval_withdrawn": withdrawn})
     return report
 
 
@@ -124,7 +130,14 @@ def send_situation_report(actor: Actor, incident: Incident, contents: dict[str, 
             raise BadInput(key, _("At most %(n)s characters.") % {"n": situation_report.LIMIT})
         texts[key] = text
     plan = plan_of(incident.plan_version_id)
+    with translation.override(plan.hospital.language):
+        prompt = _("Proposed: ").strip()
+    if texts["measures"].endswith(prompt):  # the draft's prompt left as it was: nothing proposed
+        raise BadInput("measures", _("Say which measures you propose after “%(prompt)s”.") % {"prompt": prompt})
     with audit.writing():
+        if Incident.objects.get(pk=incident.pk).status in Incident.ENDED:
+            raise InvalidTransition(_("The incident has ended; its situation reports are its record now."),
+                                    status=incident.status, allowed=[])
         number = SituationReport.objects.filter(incident=incident).count() + 1
         people = escalation.reach(incident, plan, plan.situation_report_targets())
         report = SituationReport.objects.create(incident=incident, number=number, recipients=people,

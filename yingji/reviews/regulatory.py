@@ -14,6 +14,7 @@ every re-grade, so a grade set by hand or a security flag added later opens the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -141,8 +142,16 @@ def on_handling_ended(incident: Incident) -> None:
               clock.now() + timedelta(seconds=plan.regulatory.summary_within))
 
 
-def role_name(role: str) -> str:
-    return str(dict(Role.choices).get(role, role))
+def changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a form's text differs from what is kept, ignoring the line endings browsers send."""
+    def norm(value: Any) -> str:
+        return str(value or "").replace("\r\n", "\n").strip()
+    return any(norm(before.get(key)) != norm(value) for key, value in after.items())
+
+
+def approvers(roles: Sequence[str]) -> str:
+    """The roles that may approve, in words: "指挥长 or 应急办公室"."""
+    return _(" or ").join(str(dict(Role.choices).get(role, role)) for role in roles)
 
 
 def needs_approval(plan: Plan, report: RegulatoryReport) -> list[str]:
@@ -160,7 +169,7 @@ def approve(actor: Actor, report: RegulatoryReport) -> RegulatoryReport:
         raise InvalidTransition(_("This report needs no approval."), kind=report.kind, allowed=[])
     if not allowed(actor, "regulatory", frozenset(roles)):
         raise Forbidden(_("Only %(who)s may approve the police report.") % {
-            "who": _(" or ").join(role_name(r) for r in roles)}, action="approve_report")
+            "who": approvers(roles)}, action="approve_report")
     with audit.writing():
         report = RegulatoryReport.objects.select_related("incident").get(pk=report.pk)
         if report.approved_at:
@@ -182,9 +191,12 @@ def mark_sent(actor: Actor, report: RegulatoryReport, channel: str, receipt: str
         report = RegulatoryReport.objects.select_related("incident").get(pk=report.pk)
         if report.sent_at:
             raise InvalidTransition(_("This report was already sent."), sent_at=report.sent_at.isoformat())
+        if content and report.approved_at and changed(report.content, content):
+            raise InvalidTransition(_("The report was changed after it was approved: save the draft and have it "
+                                      "approved again."), allowed=["approve"])
         if waiting := needs_approval(plan_of(report.incident.plan_version_id), report):
             raise InvalidTransition(_("The police report goes out only after %(who)s has approved it.") % {
-                "who": _(" or ").join(role_name(r) for r in waiting)}, allowed=["approve"])
+                "who": approvers(waiting)}, allowed=["approve"])
         if content:
             report.content = {**report.content, **{k: str(v) for k, v in content.items()}}
         report.partial, report.channel, report.receipt = partial, channel.strip()[:100], receipt.strip()[:200]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yingji.accounts.roles import allowed
@@ -40,7 +39,7 @@ def review_page(request: HttpRequest, number: str) -> HttpResponse:
         report.items = [(key, label, report.content.get(key, ""))  # type: ignore[attr-defined]
                         for key, label in regulatory.ITEMS[RegulatoryReport.Kind(report.kind)]]
         waiting = regulatory.needs_approval(plan, report)
-        report.waiting_for = _(" or ").join(regulatory.role_name(r) for r in waiting)  # type: ignore[attr-defined]
+        report.waiting_for = regulatory.approvers(waiting)  # type: ignore[attr-defined]
         report.may_approve = bool(waiting) and allowed(request.user, "regulatory",  # type: ignore[attr-defined,arg-type]
                                                        frozenset(waiting))
         report.approver = display_name(report.approved_by, plan) if report.approved_at else ""  # type: ignore[attr-defined]
