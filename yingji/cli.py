@@ -7,6 +7,7 @@
     yingji user add NAME (--role ROLE | --person CODE) [--department CODE] [--password PW]
     yingji user unlock [NAME] [--address IP]
     yingji token create NAME
+    yingji integration add KIND NAME | integration rotate NAME
     yingji audit verify | anchor | rekey
     yingji demo [--language zh|en]
     yingji manage ARGS...       (any Django management command)
@@ -208,6 +209,38 @@ def cmd_token_create(args: argparse.Namespace) -> int:
         return 1
     _, token = ApiToken.issue(user, args.label or "cli")
     print(token)
+    return 0
+
+
+def cmd_integration_add(args: argparse.Namespace) -> int:
+    """Print the new integration's URL: the one line a monitor's webhook setting needs."""
+    _django()
+    _migrate()
+    from yingji.alerts import actions
+    from yingji.core.actors import CLI
+    from yingji.core.errors import BadInput
+
+    try:
+        integration, token = actions.add_integration(CLI, args.kind, args.name)
+    except BadInput as exc:
+        print(f"{exc.field}: {exc.message}", file=sys.stderr)
+        return 1
+    print(actions.url_of(integration, token))
+    return 0
+
+
+def cmd_integration_rotate(args: argparse.Namespace) -> int:
+    _django()
+    _migrate()
+    from yingji.alerts import actions
+    from yingji.alerts.models import Integration
+    from yingji.core.actors import CLI
+
+    integration = Integration.objects.filter(name=args.name).first()
+    if integration is None:
+        print(f"no integration named {args.name!r}", file=sys.stderr)
+        return 1
+    print(actions.url_of(integration, actions.rotate_token(CLI, integration)))
     return 0
 
 
@@ -495,6 +528,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name")
     p.add_argument("--prefix", default="")
     p.set_defaults(func=cmd_token_revoke)
+
+    integration = sub.add_parser("integration", help="monitors sending alerts").add_subparsers(
+        dest="integration_cmd", required=True)
+    p = integration.add_parser("add", help="add a monitor KIND (alertmanager, grafana, zabbix, nagios, generic) "
+                               "called NAME and print its secret URL")
+    p.add_argument("kind")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_integration_add)
+    p = integration.add_parser("rotate", help="give integration NAME a new secret URL (the old one stops)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_integration_rotate)
 
     audit = sub.add_parser("audit", help="the audit chain").add_subparsers(dest="audit_cmd", required=True)
     p = audit.add_parser("verify", help="exit 0 if the chain is intact and matches its anchors, else 1 naming "

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "yingji.recovery",
     "yingji.reviews",
     "yingji.web",
+    "yingji.alerts",
 ]
 
 MIDDLEWARE = [
@@ -285,6 +286,8 @@ if YINGJI_BEHIND_PROXY:
 # under /api/ and a plain page elsewhere. JSON and form bodies: YINGJI_BODY_MAX_BYTES (1 MiB).
 # Multipart uploads, i.e. the CSV/XLSX import of paper records: YINGJI_IMPORT_MAX_BYTES (above).
 YINGJI_BODY_MAX_BYTES = env_int("YINGJI_BODY_MAX_BYTES", 1024 * 1024)
+# A monitor's payload (/integrations/...): Alertmanager sends a whole group, thousands of alerts.
+YINGJI_INTEGRATION_MAX_BYTES = env_int("YINGJI_INTEGRATION_MAX_BYTES", 8 * 1024 * 1024)
 # Django's own bound on what it reads into memory (a body, a multipart upload's non-file fields).
 DATA_UPLOAD_MAX_MEMORY_SIZE = YINGJI_BODY_MAX_BYTES
 # First, so neither CSRF nor sessions have read the body before the limit is checked.

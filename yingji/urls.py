@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from yingji.alerts import views as alert_views
 from yingji.incidents.api import api
 from yingji.notify import views as notify_views
 from yingji.oncall import views as oncall_views
@@ -11,6 +12,11 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("integrations/<str:kind>/<str:token>", alert_views.receive, name="integration_receive"),
+    path("alerts", alert_views.alerts_page, name="alerts"),
+    path("alerts/integrations", alert_views.integration_add, name="integration_add"),
+    path("alerts/integrations/<int:integration_id>/rotate", alert_views.integration_rotate, name="integration_rotate"),
+    path("alerts/refused/<int:intake_id>", alert_views.dead_letter, name="dead_letter"),
     path("pages", notify_views.my_pages, name="my_pages"),
     path("pages/<int:message_id>/ack", notify_views.page_ack, name="page_ack"),
     path("rosters/", oncall_views.roster_list, name="rosters"),

@@ -32,6 +32,13 @@ ANONYMOUS = SystemActor("anonymous")
 
 Actor = Union["User", SystemActor]
 
+# A monitor acting (an alert opening an incident) is "monitor:<integration name>" on the chain.
+MONITOR_PREFIX = "monitor:"
+
+
+def monitor(name: str) -> SystemActor:
+    return SystemActor(MONITOR_PREFIX + name)
+
 SYSTEM_NAMES = {
     "worker": gettext_lazy("Yingji (automatic)"),
     "cli": gettext_lazy("Yingji administrator (command line)"),
@@ -70,6 +77,8 @@ def display_name(actor: str | None, plan: Plan | None = None) -> str:
         return str(SYSTEM_NAMES[actor])
     if link := _LINK.match(actor):
         return _("%(name)s (by the acknowledgement link)") % {"name": display_name(link["name"], plan)}
+    if actor.startswith(MONITOR_PREFIX):
+        return _("monitor %(name)s") % {"name": actor[len(MONITOR_PREFIX):]}
     full, person = _user(actor)
     if full:
         return full

@@ -23,6 +23,8 @@ READ_CHUNK = 64 * 1024
 
 
 def body_limit(request: HttpRequest) -> int:
+    if request.path.startswith("/integrations/"):  # a monitor's whole alert group
+        return int(settings.YINGJI_INTEGRATION_MAX_BYTES)
     if request.content_type == "multipart/form-data":
         return int(settings.YINGJI_IMPORT_MAX_BYTES)
     return int(settings.YINGJI_BODY_MAX_BYTES)

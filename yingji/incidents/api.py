@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
@@ -187,6 +188,26 @@ class NotificationOut(Schema):
     deliveries: list[DeliveryOut]
 
 
+class AlertOut(Schema):
+    """An alert of a monitor that joined the incident."""
+
+    id: int
+    integration: str
+    status: str = Field(description="firing | resolved")
+    title: str
+    severity: str = Field(description="as the monitor said it")
+    level: str = Field(description="the plan's warning level code (monitoring.levels)")
+    system: str
+    labels: dict[str, str]
+    starts_at: str | None
+    ends_at: str | None
+
+
+# Lists another domain adds to an incident's detail (the alerts app: `alerts`), registered by that
+# domain, so that this module imports none of them.
+DETAIL_LISTS: dict[str, Callable[[Incident], list[dict[str, Any]]]] = {}
+
+
 class IncidentOut(Schema):
     id: int
     number: str
@@ -220,6 +241,7 @@ class IncidentOut(Schema):
     timers: list[TimerOut]
     modes: list[ModeOut]
     notifications: list[NotificationOut]
+    alerts: list[AlertOut] = Field([], description="the monitors' alerts that joined this incident")
 
 
 # Where a page went and from where it was acknowledged: for the roles that page people only.
@@ -230,6 +252,7 @@ def incident_detail(incident: Incident, user: Any) -> dict[str, Any]:
     contacts = allowed(user, "see_contacts")
     timeline = AuditEntry.objects.filter(subject_type="incident", subject_id=incident.pk).order_by("id")
     return {
+        **{name: lister(incident) for name, lister in DETAIL_LISTS.items()},
         "id": incident.pk, "number": incident.number, "system": incident.system, "title": incident.title,
         "location": incident.location, "status": incident.status, "plan_active": incident.plan_active,
         "activation_level": incident.activation_level or None,

@@ -148,6 +148,7 @@ class Report(models.Model):
         WEB = "web", _("Report form")
         API = "api", _("API")
         PHONE = "phone", _("Phone call logged by the information center")
+        MONITOR = "monitor", _("Monitoring alert")
 
     number = models.CharField(max_length=24, unique=True)
     access_key = models.CharField(max_length=32, unique=True)

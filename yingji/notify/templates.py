@@ -44,6 +44,8 @@ PLACEHOLDERS: dict[str, str] = {
     "time": "the local time it was restored (HH:MM)",
     "what": "which deadline passed, and what it raised",
     "event": "what happened",
+    "title": "the alert's title, as the monitor said it",
+    "host": "the host the alert is about (\"-\" when the monitor named none)",
     "report": "the situation report's five contents, each after its heading",
     "date": "the day of the digest",
     "count": "how many entries the audit chain holds (a situation report: its number)",
@@ -134,6 +136,12 @@ TEMPLATES: dict[str, Template] = {
         (*INCIDENT, "report", "count"),
         _("[Situation report {count}] {system} {number}"),
         _("{report} Follow it at {url}")),
+    "alert_warning": Template(
+        "a monitor's alert of a warning level that opens no incident (monitoring.levels[].opens_incident: "
+        "false, seed 001's orange warning) goes to that level's notify",
+        ("level", "system", "title", "host"),
+        _("[{level}] {system}: {title}"),
+        _("{level} from the monitors: {title} (host {host}, system {system}). See {url}")),
     "audit_digest": Template(
         "every morning, by email, to the office's logins: the audit chain's head",
         ("date", "count", "last_id", "head", "hospital"),

@@ -678,6 +678,79 @@ class Maintenance(Strict):
     training: list[Text] = []
 
 
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc}); e.g. his-.* or ^db-0[12]$") from None
+    return value
+
+
+LabelPattern = Annotated[str, StringConstraints(max_length=200), BeforeValidator(_regex)]
+LabelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")]
+
+
+class MonitorRule(Strict):
+    """Which plan system an alert is about, by its labels (Zabbix: host, host group and tags)."""
+
+    system: Code = Field(description="the plan system the alerts matching this rule are about")
+    labels: dict[LabelName, LabelPattern] = Field(description="label → regular expression the whole value must "
+                                                  "match, e.g. {instance: \"his-.*\"}; every label given must match")
+
+
+class WarningLevel(Strict):
+    """A level of warning as the plan names it (seed 001: CPU above 90 % is an orange warning, a
+    database service down is a red alarm)."""
+
+    code: Code
+    name: Text
+    severities: list[Annotated[str, StringConstraints(min_length=1, max_length=40)]] = Field(
+        description="the monitors' severities (case-insensitive) that are this level: critical, disaster, "
+        "5 (Zabbix), DOWN (Nagios)...")
+    opens_incident: bool = Field(True, description="open (or join) an incident of the alert's system; "
+                                 "otherwise only tell `notify`")
+    notify: list[str] = Field([], description="targets told of each new alert of this level that opens no incident")
+
+
+def _default_levels() -> list[WarningLevel]:
+    return [
+        WarningLevel(code="red", name="red alarm", severities=[
+            "critical", "disaster", "high", "emergency", "alert", "error", "down", "unreachable", "5", "4"]),
+        WarningLevel(code="orange", name="orange warning", opens_incident=False,
+                     severities=["warning", "average", "3", "2"]),
+    ]
+
+
+class Monitoring(Strict):
+    """Alerts from the monitors the hospital runs (Alertmanager, Grafana, Zabbix, Nagios/Icinga,
+    any JSON): which system each is about, which warning level it is, and how a storm becomes one
+    incident. A label `system` equal to a plan system code maps to that system whatever the rules say."""
+
+    rules: list[MonitorRule] = Field([], description="first match wins")
+    levels: list[WarningLevel] = Field(default_factory=_default_levels, description="most severe first; an "
+                                       "alert whose severity no level names is the last level")
+    group_wait: Duration = Field(parse_duration("30s"), description="how long the first alert of a system waits "
+                                 "for the rest of the storm before its incident opens")
+    group_interval: Duration = Field(parse_duration("5m"), description="alerts of a system arriving after its "
+                                     "incident opened join it at once; this is how often they are told")
+    repeat_interval: Duration = Field(parse_duration("4h"), description="an unchanged group is told again after this")
+    scope: Scope = Field("partial", description="the scope of an incident an alert opens")
+
+    def level(self, severity: str) -> WarningLevel | None:
+        wanted = (severity or "").strip().lower()
+        found = next((lv for lv in self.levels if wanted in (s.lower() for s in lv.severities)), None)
+        return found or (self.levels[-1] if self.levels else None)
+
+    def system_for(self, labels: dict[str, str], systems: set[str]) -> str:
+        """The plan system the labels name, or "" when no rule matches."""
+        if labels.get("system") in systems:
+            return labels["system"]
+        for rule in self.rules:
+            if all(re.fullmatch(pattern, labels.get(name, "")) for name, pattern in rule.labels.items()):
+                return rule.system
+        return ""
+
+
 class Message(Strict):
     """The plan's wording of one message Yingji sends (`messages:`, by template name); placeholders
     in braces are filled in when it is sent."""
@@ -735,6 +808,7 @@ class Plan(Strict):
     regulatory: Regulatory = Field(default_factory=Regulatory)
     situation_reports: SituationReports = Field(default_factory=SituationReports,
                                                 description="reports on the situation to the leading group")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="alerts from the hospital's monitors")
     messages: dict[Code, Message] = Field({}, description="the plan's own wording of the messages Yingji sends, "
                                           "by template name; a template left out keeps Yingji's wording",
                                           json_schema_extra={"propertyNames": {"enum": list(TEMPLATES)}})
@@ -845,6 +919,7 @@ class Plan(Strict):
         lists += [(("timers", "modes", i, "notify"), m.notify) for i, m in enumerate(self.timers.modes)]
         lists += [(("scenarios", i, "notify"), s.notify) for i, s in enumerate(self.scenarios)]
         lists += [(("situation_reports", "to"), self.situation_reports.to)]  # empty: the leading group
+        lists += [(("monitoring", "levels", i, "notify"), lv.notify) for i, lv in enumerate(self.monitoring.levels)]
         return lists
 
     def silent_target(self, target: str) -> str | None:
@@ -1007,6 +1082,11 @@ class Plan(Strict):
                 refs(cond.systems or [], systems, ("scenarios", i, "applies_when", c, "systems"), "system")
                 refs(cond.faults or [], faults, ("scenarios", i, "applies_when", c, "faults"), "fault")
         targets(self.situation_reports.to, ("situation_reports", "to"))
+        for i, monitor_rule in enumerate(self.monitoring.rules):
+            ref(monitor_rule.system, systems, ("monitoring", "rules", i, "system"), "system")
+        unique(self.monitoring.levels, ("monitoring", "levels"), "warning level")
+        for i, level in enumerate(self.monitoring.levels):
+            targets(level.notify, ("monitoring", "levels", i, "notify"))
         unique(self.rosters, ("rosters",), "roster")
         for i, roster in enumerate(self.rosters):
             ref(roster.group, groups, ("rosters", i, "group"), "group")

@@ -42,7 +42,13 @@ class Worker:
     def run_once(self) -> int:
         from yingji.notify.service import deliver_due
 
-        return service.run_due() + deliver_due()
+        done = service.run_due() + deliver_due()
+        for work in service.STEPS:  # a domain's step fails alone: timers and pages go on
+            try:
+                done += work()
+            except Exception:
+                log.exception("worker step %s failed", getattr(work, "__name__", work))
+        return done
 
     def run(self, max_seconds: float | None = None) -> None:
         signal.signal(signal.SIGTERM, self.stop)

@@ -40,7 +40,7 @@ from yingji.plans.store import plan_of
 from yingji.reviews import situation_report
 from yingji.reviews.models import Evidence, SituationReport
 
-from . import words
+from . import cards, words
 from .timeline import QUIET, describe, grade_reason
 from .views import with_contacts
 
@@ -90,6 +90,7 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
         "notifications": _notifications(incident, plan, contacts),
         "situation": _situation_reports(incident, plan, user),
+        "cards": cards.cards_for(incident, plan, user),
         "no_channel": _("no channel"), "waiting": _("waiting"),
     }
     template = "web/_incident_live.html" if request.headers.get("HX-Request") else "web/incident.html"

@@ -1,0 +1,229 @@
+"""Alerts from the monitors: the receiver keeps every payload before it answers, the worker turns
+them into alerts keyed by fingerprint, a storm becomes one incident after `group_wait`, and a
+resolved group says so on the incident."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.test import Client
+
+from yingji.accounts.models import User
+from yingji.alerts import actions as alert_actions
+from yingji.alerts import intake
+from yingji.alerts.models import Alert, Intake, Integration
+from yingji.core import clock
+from yingji.core.actors import CLI
+from yingji.core.models import AuditEntry
+from yingji.incidents.models import Incident, Report
+from yingji.notify.models import Message
+from yingji.timers import service
+
+
+def am_payload(hosts: list[str], status: str = "firing", alertname: str = "HostDown", severity: str = "critical",
+               **labels: str) -> dict[str, Any]:
+    """An Alertmanager webhook v4 body: the whole group, as Debian's 0.25 sends it."""
+    alerts = [{"status": status, "labels": {"alertname": alertname, "instance": host, "severity": severity, **labels},
+               "annotations": {"summary": f"{alertname} on {host}"},
+               "startsAt": "2026-11-22T01:20:08.134091606Z",
+               "endsAt": "0001-01-01T00:00:00Z" if status == "firing" else "2026-11-22T01:30:00Z",
+               "generatorURL": "http://prometheus.local/graph", "fingerprint": f"fp-{alertname}-{host}"}
+              for host in hosts]
+    return {"receiver": "yingji", "status": status, "alerts": alerts, "groupLabels": {"alertname": alertname},
+            "commonLabels": {"alertname": alertname}, "commonAnnotations": {}, "externalURL": "http://am:9093",
+            "version": "4", "groupKey": "{}:{alertname=\"" + alertname + "\"}", "truncatedAlerts": 0}
+
+
+def integration(kind: str = "alertmanager", name: str = "prometheus") -> tuple[Integration, str]:
+    made, token = alert_actions.add_integration(CLI, kind, name)
+    return made, alert_actions.url_of(made, token).split("/integrations/", 1)[1]
+
+
+def post(path: str, body: Any) -> Any:
+    return Client().post(f"/integrations/{path}", json.dumps(body) if not isinstance(body, bytes | str) else body,
+                         content_type="application/json")
+
+
+def work_until(moment: Any) -> None:
+    clock.freeze(moment)
+    intake.process_pending()
+    service.run_due()
+
+
+def test_a_storm_of_host_alerts_is_one_incident_with_every_alert_listed(api: Any) -> None:
+    clock.freeze(clock.now())
+    _made, path = integration()
+    start = clock.now()
+    for batch in range(4):  # Alertmanager re-sends the whole, growing group
+        hosts = [f"his-app-{n:03d}" for n in range(batch * 50 + 50)]
+        answer = post(path, am_payload(hosts, system="HIS"))
+        assert answer.status_code == 202 and answer.json()["alerts"] == len(hosts)
+    assert Intake.objects.filter(state="pending").count() == 4  # on disk before the worker saw any
+    work_until(start + timedelta(seconds=5))
+    assert Alert.objects.count() == 200 and not Incident.objects.exists()  # waiting group_wait for the rest
+    work_until(start + timedelta(seconds=31))
+    [incident] = Incident.objects.all()
+    assert incident.system == "HIS" and Alert.objects.filter(incident=incident).count() == 200
+    report = Report.objects.get(incident=incident)
+    assert report.channel == "monitor"
+    assert Message.objects.filter(incident=incident, kind="page").exists()  # paged like a reported one
+    detail = api("eng-duty").get(f"/incidents/{incident.pk}").json()
+    assert len(detail["alerts"]) == 200 and detail["alerts"][0]["status"] == "firing"
+    # A late alert joins at once; re-sending changes nothing.
+    post(path, am_payload(["his-app-999"], system="HIS"))
+    post(path, am_payload(["his-app-999"], system="HIS"))
+    work_until(start + timedelta(seconds=40))
+    assert Alert.objects.filter(incident=incident).count() == 201 and Incident.objects.count() == 1
+    page = Client()
+    page.force_login(User.objects.get(username="eng-duty"))
+    html = page.get(f"/incidents/{incident.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'id="alerts"' in html and "his-app-000" in html
+
+
+def test_resolved_alerts_resolve_and_the_incident_says_all_are_resolved(api: Any) -> None:
+    clock.freeze(clock.now())
+    _made, path = integration()
+    hosts = ["db-0", "db-1"]
+    post(path, am_payload(hosts, alertname="DatabaseDown", system="DB"))
+    work_until(clock.now() + timedelta(seconds=31))
+    incident = Incident.objects.get(system="DB")
+    partly = am_payload(hosts, alertname="DatabaseDown", system="DB")
+    partly["alerts"][0].update(status="resolved", endsAt="2026-11-22T01:30:00Z")  # a part-resolved group
+    post(path, partly)
+    work_until(clock.now() + timedelta(seconds=1))
+    assert Alert.objects.get(fingerprint="fp-DatabaseDown-db-0").status == "resolved"
+    assert not AuditEntry.objects.filter(subject_id=incident.pk, action="alerts.resolved").exists()
+    post(path, am_payload(hosts, status="resolved", alertname="DatabaseDown", system="DB"))
+    work_until(clock.now() + timedelta(seconds=1))
+    assert AuditEntry.objects.filter(subject_id=incident.pk, action="alerts.resolved", data__count=2).exists()
+    assert Incident.objects.get(pk=incident.pk).status == "reported"  # the engineer restores, not the monitor
+    page = Client()
+    page.force_login(User.objects.get(username="eng-duty"))
+    html = page.get(f"/incidents/{incident.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "data-all-resolved" in html
+
+
+def test_rules_map_labels_to_systems_and_an_orange_warning_tells_without_an_incident(api: Any) -> None:
+    import yaml
+
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    data = yaml.safe_load(template_text("zh"))
+    data["monitoring"] = {"group_wait": "10s", "rules": [{"system": "LIS", "labels": {"instance": "lis-.*"}}],
+                          "levels": [{"code": "red", "name": "红色报警", "severities": ["critical"]},
+                                     {"code": "orange", "name": "橙色预警", "severities": ["warning"],
+                                      "opens_incident": False, "notify": ["person:eng-duty"]}]}
+    plan_actions.import_and_publish(CLI, yaml.safe_dump(data, allow_unicode=True), note="monitoring rules")
+    forget_published()
+    clock.freeze(clock.now())
+    _made, path = integration()
+    post(path, am_payload(["lis-01"], alertname="CPUHigh", severity="warning"))
+    post(path, am_payload(["lis-02"], alertname="LisDown"))
+    post(path, am_payload(["printer-9"], alertname="PaperOut"))
+    work_until(clock.now() + timedelta(seconds=11))
+    cpu, down, paper = (Alert.objects.get(fingerprint=f"fp-{n}") for n in ("CPUHigh-lis-01", "LisDown-lis-02",
+                                                                           "PaperOut-printer-9"))
+    assert (cpu.system, cpu.level, cpu.incident) == ("LIS", "orange", None)
+    assert (down.system, down.level) == ("LIS", "red") and down.incident is not None
+    assert paper.system == "" and paper.incident is None  # no rule: listed for the office, pages nobody
+    [warning] = Message.objects.filter(incident=None, person="eng-duty")
+    assert "橙色预警" in warning.subject and "lis-01" in warning.body
+
+
+def test_malformed_payloads_are_400_naming_the_field_and_kept(api: Any) -> None:
+    _made, path = integration()
+    bad = am_payload(["his-1"])
+    bad["alerts"][0]["startsAt"] = "yesterday"
+    answer = post(path, bad)
+    assert answer.status_code == 400 and answer.json()["field"] == "alerts[0].startsAt"
+    assert post(path, "{not json").json()["field"] == "body"
+    assert post(path, {"version": "9", "alerts": []}).json()["field"] == "version"
+    dead = Intake.objects.filter(state="dead")
+    assert dead.count() == 3 and dead.first().body.startswith("{")  # type: ignore[union-attr]
+    office = Client()
+    office.force_login(User.objects.get(username="info-director"))
+    html = office.get("/alerts", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "alerts[0].startsAt" in html
+    assert Client().post(f"/integrations/alertmanager/{'x' * 32}", "{}", content_type="application/json"
+                         ).status_code == 404
+    assert post(path.replace("alertmanager", "zabbix"), am_payload(["a"])).status_code == 404  # kind and token
+
+
+def test_an_oversized_payload_is_413_before_it_is_read(api: Any, settings: Any) -> None:
+    settings.YINGJI_INTEGRATION_MAX_BYTES = 2000
+    _made, path = integration()
+    answer = post(path, am_payload([f"h{n}" for n in range(100)]))
+    assert answer.status_code == 413
+    assert not Intake.objects.exists()
+
+
+def test_generic_zabbix_and_nagios_payloads_become_alerts(api: Any) -> None:
+    clock.freeze(clock.now())
+    _g, generic = integration("generic", "script")
+    _z, zabbix = integration("zabbix", "zabbix")
+    _n, nagios = integration("nagios", "icinga")
+    assert post(generic, {"system": "PACS", "title": "PACS archive full", "severity": "critical",
+                          "status": "firing", "dedup_key": "pacs-disk"}).status_code == 202
+    assert post(zabbix, {"event_id": "4711", "value": "1", "nseverity": "5", "host": "db-01", "name": "DB down",
+                         "tags": json.dumps([{"tag": "system", "value": "DB"}]),
+                         "recovery_id": "{EVENT.RECOVERY.ID}"}).status_code == 202
+    assert post(nagios, {"type": "PROBLEM", "host": "core-sw-1", "service": "", "state": "DOWN",
+                         "output": "PING CRITICAL - Packet loss = 100%"}).status_code == 202
+    assert post(zabbix, {"event_id": "x", "value": "7"}).json()["field"] == "value"
+    intake.process_pending()
+    assert set(Alert.objects.values_list("fingerprint", "system", "status")) == {
+        ("pacs-disk", "PACS", "firing"), ("zabbix:4711", "DB", "firing"), ("nagios:core-sw-1", "", "firing")}
+    post(zabbix, {"event_id": "4711", "value": "0", "nseverity": "5", "host": "db-01", "name": "DB down"})
+    intake.process_pending()
+    assert Alert.objects.get(fingerprint="zabbix:4711").status == "resolved"
+
+
+def test_yingji_integration_add_prints_the_url_and_rotate_retires_it(api: Any, capsys: Any) -> None:
+    from yingji.cli import main
+
+    assert main(["integration", "add", "alertmanager", "prom-main"]) == 0
+    url = capsys.readouterr().out.strip()
+    assert "/integrations/alertmanager/" in url
+    path = url.split("/integrations/", 1)[1]
+    assert post(path, am_payload(["a"])).status_code == 202
+    assert main(["integration", "rotate", "prom-main"]) == 0
+    new = capsys.readouterr().out.strip().split("/integrations/", 1)[1]
+    assert post(path, am_payload(["a"])).status_code == 404 and post(new, am_payload(["a"])).status_code == 202
+    assert main(["integration", "add", "pager", "x"]) == 1
+
+
+
+
+def test_whatever_a_monitor_posts_is_kept_or_refused_never_a_5xx(api: Any) -> None:
+    """Fuzzing each receiver: any JSON (and garbage) gets 202 or 400 naming a field, never a 5xx,
+    and every payload is kept, as pending or as refused."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    paths = {kind: integration(kind, f"fuzz-{kind}")[1] for kind in Integration.Kind.values}
+    leaf = st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats(allow_nan=False) | st.text(max_size=30)
+    value = st.recursive(leaf, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(max_size=12), inner, max_size=5), max_leaves=20)
+    shaped = st.fixed_dictionaries({"version": st.sampled_from(["4", "1", 4, None]), "alerts": value,
+                                    "commonLabels": value}) | st.fixed_dictionaries(
+        {"event_id": value, "value": value, "host": value, "tags": value, "state": value, "type": value,
+         "title": value, "system": value, "status": value})
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(kind=st.sampled_from(sorted(paths)), body=value | shaped)
+    def check(kind: str, body: Any) -> None:
+        before = Intake.objects.count()
+        answer = post(paths[kind], json.dumps(body))
+        assert answer.status_code in (202, 400), (answer.status_code, answer.content)
+        assert answer.status_code == 202 or answer.json()["field"]
+        assert Intake.objects.count() == before + 1
+        intake.process_pending()  # what the receiver took, the worker can apply
+        assert not Intake.objects.filter(state="dead", error__contains="Error").exists()
+
+    check()
+    assert post(paths["generic"], b"\xff\xfe garbage").status_code == 400

@@ -1,0 +1,253 @@
+"""From a monitor's POST to an incident: receive durably, then let the worker do the rest.
+
+`receive` is all the receiver does: bound the body, find the integration by its token's hash,
+parse the payload (a malformed one is kept as dead and answered 400 with its field), append the
+raw body as a pending `Intake` row in one short transaction, and answer. `process_pending` is the
+worker's step: it claims pending rows in batches, upserts each alert by fingerprint (re-sent
+payloads change nothing), maps it to a plan system and warning level, and for an alert that opens
+incidents starts the system's group timer, `group_wait` after its first alert, so that a storm
+becomes one incident. `_open_group` (the timer) opens the incident like a report does, or joins
+the open one of that system; alerts arriving later join it at once. A resolved alert is marked
+so; when every alert of an incident is resolved the incident's timeline says so and the page
+offers restore.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.translation import gettext_lazy
+
+from yingji.core import audit, clock
+from yingji.core.actors import WORKER, monitor
+from yingji.incidents import actions as incident_actions
+from yingji.incidents.escalation import context, say
+from yingji.incidents.models import Incident, Report
+from yingji.notify import service as notify
+from yingji.notify.models import Message
+from yingji.plans.schema import Plan
+from yingji.plans.store import plan_of, published
+from yingji.timers import service as timers
+
+from .models import Alert, Intake, Integration
+from .parse import BadPayload, Event, parse
+
+log = logging.getLogger("yingji.alerts")
+BATCH = 200
+TOKEN_CACHE_S = 30.0
+_tokens: dict[str, tuple[float, int, str, str]] = {}  # hash → (when, id, kind, name)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find(kind: str, token: str) -> tuple[int, str] | None:
+    """(integration id, name) for a token of this kind, remembered briefly: a storm is thousands of
+    posts with the same token."""
+    digest = token_hash(token)
+    cached = _tokens.get(digest)
+    if cached and time.monotonic() - cached[0] < TOKEN_CACHE_S:
+        return (cached[1], cached[3]) if cached[2] == kind else None
+    row = Integration.objects.filter(token_hash=digest).values_list("id", "kind", "name").first()
+    if row is None:
+        return None
+    _tokens[digest] = (time.monotonic(), row[0], row[1], row[2])
+    return (row[0], row[2]) if row[1] == kind else None
+
+
+def forget_tokens() -> None:
+    _tokens.clear()
+
+
+@dataclass
+class Received:
+    intake: int
+    alerts: int
+
+
+def receive(integration_id: int, kind: str, body: bytes) -> Received:
+    """Keep the payload; raise BadPayload (after keeping it as dead) when it is malformed."""
+    now = clock.now()
+    text = body.decode("utf-8", errors="replace")
+    try:
+        events = parse(kind, body)
+    except BadPayload as exc:
+        with transaction.atomic():
+            Intake.objects.create(integration_id=integration_id, received_at=now, body=text,
+                                  state=Intake.State.DEAD, field=exc.field[:200], error=exc.message)
+        raise
+    with transaction.atomic():
+        row = Intake.objects.create(integration_id=integration_id, received_at=now, body=text, alerts=len(events))
+    return Received(row.pk, len(events))
+
+
+# -- the worker's side ----------------------------------------------------------------------------
+
+
+def process_pending(limit: int = BATCH) -> int:
+    """One batch of pending payloads into alerts. Returns how many payloads were processed."""
+    current = published()
+    if current is None:
+        return 0
+    if not Intake.objects.filter(state=Intake.State.PENDING).exists():
+        return 0
+    plan = current[1]
+    done = 0
+    with audit.writing():
+        rows = Intake.objects.filter(state=Intake.State.PENDING).select_related("integration").order_by("id")
+        if connection.vendor == "postgresql":
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        for row in list(rows[:limit]):
+            try:
+                with transaction.atomic():
+                    _apply(row, plan)
+            except Exception as exc:  # a payload that passed the receiver but cannot be applied is kept
+                log.exception("intake %s could not be applied", row.pk)
+                row.state, row.error = Intake.State.DEAD, f"{type(exc).__name__}: {exc}"[:2000]
+            else:
+                row.state = Intake.State.DONE
+            row.processed_at = clock.now()
+            row.save(update_fields=["state", "error", "processed_at"])
+            done += 1
+    return done
+
+
+def _apply(row: Intake, plan: Plan) -> None:
+    integration = row.integration
+    now = row.received_at  # an alert is seen when its payload arrived, however busy the worker was
+    Integration.objects.filter(pk=integration.pk).update(last_seen_at=row.received_at)
+    systems = {s.code for s in plan.systems}
+    events = parse(integration.kind, row.body)
+    known = {a.fingerprint: a for a in Alert.objects.filter(integration=integration,
+                                                           fingerprint__in=[e.fingerprint for e in events])}
+    resolved_incidents: set[int] = set()
+    for event in events:
+        alert = known.get(event.fingerprint)
+        if alert is None:
+            if event.status == Alert.Status.RESOLVED:
+                continue  # resolved before Yingji ever saw it firing: nothing to say
+            alert = _new_alert(integration, event, plan, systems, row, now)
+            known[event.fingerprint] = alert
+            _route(alert, plan)
+            continue
+        alert.last_seen_at, alert.last_intake = now, row
+        if event.status != alert.status:
+            alert.status = event.status
+            alert.ends_at = (event.ends_at or now) if event.status == Alert.Status.RESOLVED else None
+            if event.status == Alert.Status.RESOLVED and alert.incident_id:
+                resolved_incidents.add(alert.incident_id)
+            if event.status == Alert.Status.FIRING:
+                _route(alert, plan)
+        alert.save(update_fields=["last_seen_at", "last_intake", "status", "ends_at"])
+    for incident_id in resolved_incidents:
+        _maybe_all_resolved(incident_id)
+
+
+def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[str], row: Intake,
+               now: Any) -> Alert:
+    level = plan.monitoring.level(event.severity)
+    return Alert.objects.create(
+        integration=integration, fingerprint=event.fingerprint, upstream_id=event.upstream_id,
+        status=event.status, title=event.title[:300], severity=event.severity[:40],
+        level=level.code if level else "", system=plan.monitoring.system_for(event.labels, systems),
+        labels=event.labels, annotations=event.annotations, starts_at=event.starts_at or now,
+        first_seen_at=now, last_seen_at=now, last_intake=row)
+
+
+def _route(alert: Alert, plan: Plan) -> None:
+    """A firing alert joins its system's open incident at once, or waits `group_wait` for the rest
+    of its storm; a level that opens no incident tells its people instead."""
+    level = next((lv for lv in plan.monitoring.levels if lv.code == alert.level), None)
+    if level is None or not alert.system:
+        return
+    if not level.opens_incident:
+        _tell_warning(alert, plan, level.notify)
+        return
+    incident = _open_incident_of(alert.system, plan)
+    if incident is not None:
+        Alert.objects.filter(pk=alert.pk).update(incident=incident)
+        alert.incident = incident
+        return
+    key = f"alerts:group:{alert.system}"
+    if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
+        timers.schedule("alert_group", key, alert.first_seen_at + timedelta(seconds=plan.monitoring.group_wait),
+                        payload={"system": alert.system})
+
+
+def _open_incident_of(system: str, plan: Plan) -> Incident | None:
+    return (Incident.objects.filter(system=system, status__in=Incident.OPEN,
+                                    last_report_at__gte=clock.now() - timedelta(seconds=plan.intake.merge_window))
+            .order_by("-last_report_at").first())
+
+
+def _tell_warning(alert: Alert, plan: Plan, targets: list[str]) -> None:
+    if not targets:
+        return
+    people = [p for p in _resolve(plan, targets)]
+    system = plan.system(alert.system)
+    level = next((lv.name for lv in plan.monitoring.levels if lv.code == alert.level), alert.level)
+    notify.enqueue_plain(plan, Message.Kind.UPDATE, people, "alert_warning", {
+        "level": level, "system": system.name if system else alert.system, "title": alert.title,
+        "host": alert.labels.get("host") or alert.labels.get("instance") or "-"},
+        channel_kinds=tuple(c.kind for c in plan.notifications.channels))
+
+
+def _resolve(plan: Plan, targets: list[str]) -> list[str]:
+    from yingji.oncall.targets import resolve
+
+    return resolve(plan, targets, clock.now())
+
+
+@timers.handler("alert_group")
+def _open_group(timer: timers.Timer) -> None:
+    """`group_wait` after a system's first alert: one incident for all its firing alerts so far."""
+    current = published()
+    system = str(timer.payload.get("system", ""))
+    waiting = Alert.objects.filter(system=system, status=Alert.Status.FIRING, incident__isnull=True)
+    if current is None or not waiting.exists():
+        return
+    plan = current[1]
+    opening = {lv.code for lv in plan.monitoring.levels if lv.opens_incident}
+    alerts = list(waiting.filter(level__in=opening).select_related("integration").order_by("first_seen_at", "id"))
+    if not alerts:
+        return
+    first = alerts[0]
+    incident = _open_incident_of(system, plan)
+    if incident is None:
+        incident = incident_actions.report_fault(
+            monitor(first.integration.name), system=system, symptom=first.title[:500] or system,
+            location=(first.labels.get("host") or first.labels.get("instance") or "")[:200],
+            scope=plan.monitoring.scope, channel=Report.Channel.MONITOR).incident
+    Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(incident=incident)
+    audit.append(WORKER.name, "alerts.attached", "incident", incident.pk,
+                 {"count": len(alerts), "system": system, "first": first.title[:200]})
+
+
+def _maybe_all_resolved(incident_id: int) -> None:
+    """Every alert of the incident is resolved: the timeline says so, and whoever was paged for it
+    is told to check and mark it restored (the engineer decides; the monitor does not restore)."""
+    incident = Incident.objects.get(pk=incident_id)
+    if not incident.is_open or incident.restored_at or \
+            Alert.objects.filter(incident=incident, status=Alert.Status.FIRING).exists():
+        return
+    count = Alert.objects.filter(incident=incident).count()
+    audit.append(WORKER.name, "alerts.resolved", "incident", incident.pk, {"count": count})
+    plan = plan_of(incident.plan_version_id)
+    paged = list(dict.fromkeys(Message.objects.filter(
+        incident=incident, kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION)).exclude(person="")
+        .values_list("person", flat=True)))
+    notify.enqueue(incident, Message.Kind.UPDATE, paged, "update", context(
+        incident, plan, event=say(plan, gettext_lazy("All %(n)s alerts of this incident are resolved: check the "
+                                                     "system and mark it restored."), n=count)))
+
+
+def max_body() -> int:
+    return int(settings.YINGJI_INTEGRATION_MAX_BYTES)

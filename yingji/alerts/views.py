@@ -1,0 +1,115 @@
+"""The receivers monitors post to, and the office's page of integrations, alerts and refused
+payloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from yingji.accounts.roles import allowed
+from yingji.core.limits import declared_length
+from yingji.plans.store import published
+from yingji.web.views import run_action
+
+from . import actions, intake
+from .models import Alert, Intake, Integration
+from .parse import BadPayload
+
+SHOWN = 100
+
+
+def _answer(status: int, **body: Any) -> JsonResponse:
+    return JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+@csrf_exempt
+def receive(request: HttpRequest, kind: str, token: str) -> HttpResponse:
+    """`POST /integrations/<kind>/<token>`: the payload is on disk when this answers 202. A wrong
+    token is 404 (a monitor must not learn which tokens exist); a malformed body is 400 naming the
+    field, and is kept; only a database fault is 503, which Alertmanager and Zabbix retry."""
+    if request.method != "POST":
+        return _answer(405, detail=_("POST the monitor's payload here."), field="method")
+    found = intake.find(kind, token) if len(token) <= 100 else None
+    if found is None:
+        return _answer(404, detail=_("No integration of this kind has this URL."), field="token")
+    limit = intake.max_body()
+    length = declared_length(request)
+    if length is not None and length > limit:
+        return _answer(413, detail=_("The payload is larger than %(n)s bytes.") % {"n": limit}, field="body")
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        return _answer(413, detail=_("The payload is larger than %(n)s bytes.") % {"n": limit}, field="body")
+    try:
+        received = intake.receive(found[0], kind, body)
+    except BadPayload as exc:
+        return _answer(400, detail=exc.message, field=exc.field, kept=True)
+    except DatabaseError:
+        return _answer(503, detail=_("Not stored; send it again."), field="")
+    return _answer(202, intake=received.intake, alerts=received.alerts)
+
+
+@login_required
+def alerts_page(request: HttpRequest) -> HttpResponse:
+    if not allowed(request.user, "integrations"):  # type: ignore[arg-type]
+        return render(request, "recovery/forbidden.html", status=403)
+    current = published()
+    plan = current[1] if current else None
+    levels = {lv.code: lv.name for lv in plan.monitoring.levels} if plan else {}
+    alerts = list(Alert.objects.select_related("integration", "incident").order_by("-last_seen_at")[:SHOWN])
+    for alert in alerts:
+        alert.level_name = levels.get(alert.level, alert.level)  # type: ignore[attr-defined]
+        system = plan.system(alert.system) if plan and alert.system else None
+        alert.system_name = system.name if system else ""  # type: ignore[attr-defined]
+    dead = list(Intake.objects.filter(state=Intake.State.DEAD).select_related("integration").order_by("-id")[:SHOWN])
+    for row in dead:
+        row.excerpt = row.body[:300]  # type: ignore[attr-defined]
+    return render(request, "alerts/alerts.html", {
+        "integrations": Integration.objects.all(), "alerts": alerts, "dead": dead, "plan": plan,
+        "kinds": Integration.Kind.choices, "new_url": request.session.pop("yj_new_integration_url", ""),
+        "unmapped": Alert.objects.filter(system="", status=Alert.Status.FIRING).count()})
+
+
+@login_required
+@require_POST
+def integration_add(request: HttpRequest) -> HttpResponse:
+    made = run_action(request, actions.add_integration, request.POST.get("kind", ""), request.POST.get("name", ""))
+    if made:
+        request.session["yj_new_integration_url"] = actions.url_of(*made)
+    return _back()
+
+
+@login_required
+@require_POST
+def integration_rotate(request: HttpRequest, integration_id: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=integration_id)
+    token = run_action(request, actions.rotate_token, integration)
+    if token:
+        request.session["yj_new_integration_url"] = actions.url_of(integration, token)
+    return _back()
+
+
+def _back() -> HttpResponse:
+    from django.shortcuts import redirect
+
+    return redirect("alerts")
+
+
+def dead_letter(request: HttpRequest, intake_id: int) -> HttpResponse:
+    """One refused payload whole, as JSON, for the office to see what the monitor sent."""
+    if not request.user.is_authenticated or not allowed(request.user, "integrations"):  # type: ignore[arg-type]
+        return _answer(403, detail=_("Your role may not do this."), field="")
+    row = get_object_or_404(Intake, pk=intake_id)
+    try:
+        body: Any = json.loads(row.body)
+    except ValueError:
+        body = row.body
+    return _answer(200, id=row.pk, integration=row.integration.name, state=row.state, field=row.field,
+                   error=row.error, received_at=row.received_at.isoformat(), body=body)
