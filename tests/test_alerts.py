@@ -227,3 +227,27 @@ def test_whatever_a_monitor_posts_is_kept_or_refused_never_a_5xx(api: Any) -> No
 
     check()
     assert post(paths["generic"], b"\xff\xfe garbage").status_code == 400
+
+
+def test_hosts_behind_a_down_core_switch_join_the_network_incident_and_page_nobody(api: Any) -> None:
+    """The plan's dependencies: HIS depends on NET. The switch's alert and a storm of HIS hosts
+    arrive together; one network incident holds them all, and no HIS incident pages anyone."""
+    clock.freeze(clock.now())
+    _made, path = integration()
+    start = clock.now()
+    post(path, am_payload([f"his-app-{n}" for n in range(30)], system="HIS"))
+    post(path, am_payload(["core-sw-1"], alertname="SwitchDown", system="NET"))
+    work_until(start + timedelta(seconds=31))
+    [incident] = Incident.objects.all()
+    assert incident.system == "NET"
+    assert Alert.objects.filter(incident=incident, suppressed_by="NET").count() == 30
+    assert AuditEntry.objects.filter(subject_id=incident.pk, action="alerts.suppressed", data__count=30).exists()
+    # Later HIS alerts join it at once, still paging nobody of their own.
+    post(path, am_payload(["his-app-99"], system="HIS"))
+    work_until(start + timedelta(seconds=35))
+    assert Alert.objects.get(fingerprint="fp-HostDown-his-app-99").incident == incident
+    assert Incident.objects.count() == 1
+    page = Client()
+    page.force_login(User.objects.get(username="eng-duty"))
+    html = page.get(f"/incidents/{incident.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "依赖" in html

@@ -40,7 +40,9 @@ def alerts_card(incident: Any, plan: Any, user: Any) -> dict[str, Any] | None:
     levels = {lv.code: lv.name for lv in plan.monitoring.levels}
     rows = [{"title": a.title, "status": a.get_status_display(), "firing": a.status == Alert.Status.FIRING,
              "level": levels.get(a.level, a.level), "host": a.labels.get("host") or a.labels.get("instance") or "",
-             "monitor": a.integration.name, "since": a.starts_at, "ended": a.ends_at}
+             "monitor": a.integration.name, "since": a.starts_at, "ended": a.ends_at,
+             "behind": plan.system(a.suppressed_by).name if a.suppressed_by and plan.system(a.suppressed_by)
+             else a.suppressed_by}
             for a in _rows(incident)[:SHOWN]]
     return {"template": "alerts/_card.html", "alerts": rows, "total": total, "firing": firing,
             "all_resolved": firing == 0, "more": max(0, total - SHOWN)}

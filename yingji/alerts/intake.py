@@ -171,6 +171,11 @@ def _route(alert: Alert, plan: Plan) -> None:
     if not level.opens_incident:
         _tell_warning(alert, plan, level.notify)
         return
+    upstream = _upstream_incident(alert.system, plan)
+    if upstream is not None:  # the system it depends on is down: that explains it, page nobody
+        Alert.objects.filter(pk=alert.pk).update(incident=upstream, suppressed_by=upstream.system)
+        alert.incident, alert.suppressed_by = upstream, upstream.system
+        return
     incident = _open_incident_of(alert.system, plan)
     if incident is not None:
         Alert.objects.filter(pk=alert.pk).update(incident=incident)
@@ -180,6 +185,34 @@ def _route(alert: Alert, plan: Plan) -> None:
     if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
         timers.schedule("alert_group", key, alert.first_seen_at + timedelta(seconds=plan.monitoring.group_wait),
                         payload={"system": alert.system})
+
+
+def _dependencies(system: str, plan: Plan) -> list[str]:
+    """Every system `system` depends on, nearest first (HIS → DB, NET), each once."""
+    seen: list[str] = []
+    queue = list(found.depends_on) if (found := plan.system(system)) else []
+    while queue:
+        code = queue.pop(0)
+        if code not in seen and code != system:
+            seen.append(code)
+            queue += list(found.depends_on) if (found := plan.system(code)) else []
+    return seen
+
+
+def _upstream_incident(system: str, plan: Plan) -> Incident | None:
+    """The open incident of a system this one depends on, opening it now if its alerts are still
+    waiting out their group_wait (the switch's storm and the hosts' storm arrive together)."""
+    for code in _dependencies(system, plan):
+        if (incident := _open_incident_of(code, plan)) is not None:
+            return incident
+        if _waiting(code, plan).exists():
+            return _open_group_of(code, plan)
+    return None
+
+
+def _waiting(system: str, plan: Plan) -> Any:
+    opening = [lv.code for lv in plan.monitoring.levels if lv.opens_incident]
+    return Alert.objects.filter(system=system, status=Alert.Status.FIRING, incident__isnull=True, level__in=opening)
 
 
 def _open_incident_of(system: str, plan: Plan) -> Incident | None:
@@ -208,17 +241,27 @@ def _resolve(plan: Plan, targets: list[str]) -> list[str]:
 
 @timers.handler("alert_group")
 def _open_group(timer: timers.Timer) -> None:
-    """`group_wait` after a system's first alert: one incident for all its firing alerts so far."""
+    """`group_wait` after a system's first alert: one incident for all its firing alerts so far,
+    or, when a system it depends on is down too, that system's incident for them all."""
     current = published()
     system = str(timer.payload.get("system", ""))
-    waiting = Alert.objects.filter(system=system, status=Alert.Status.FIRING, incident__isnull=True)
-    if current is None or not waiting.exists():
+    if current is None or not _waiting(system, current[1]).exists():
         return
     plan = current[1]
-    opening = {lv.code for lv in plan.monitoring.levels if lv.opens_incident}
-    alerts = list(waiting.filter(level__in=opening).select_related("integration").order_by("first_seen_at", "id"))
-    if not alerts:
+    upstream = _upstream_incident(system, plan)
+    if upstream is not None:
+        alerts = list(_waiting(system, plan).values_list("pk", flat=True))
+        Alert.objects.filter(pk__in=alerts).update(incident=upstream, suppressed_by=upstream.system)
+        audit.append(WORKER.name, "alerts.suppressed", "incident", upstream.pk,
+                     {"count": len(alerts), "system": system, "behind": upstream.system})
         return
+    _open_group_of(system, plan)
+
+
+def _open_group_of(system: str, plan: Plan) -> Incident | None:
+    alerts = list(_waiting(system, plan).select_related("integration").order_by("first_seen_at", "id"))
+    if not alerts:
+        return None
     first = alerts[0]
     incident = _open_incident_of(system, plan)
     if incident is None:
@@ -229,6 +272,7 @@ def _open_group(timer: timers.Timer) -> None:
     Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(incident=incident)
     audit.append(WORKER.name, "alerts.attached", "incident", incident.pk,
                  {"count": len(alerts), "system": system, "first": first.title[:200]})
+    return incident  # an upstream's own group timer, when it fires, finds nothing left waiting
 
 
 def _maybe_all_resolved(incident_id: int) -> None:

@@ -85,6 +85,9 @@ class Alert(models.Model):
     last_intake = models.ForeignKey(Intake, null=True, on_delete=models.SET_NULL, related_name="+")
     incident = models.ForeignKey("incidents.Incident", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="alerts")
+    # The system this one depends on whose outage explains it (the core switch for the hosts behind
+    # it): the alert joined that incident and paged nobody.
+    suppressed_by = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["first_seen_at", "id"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from yingji.core.actors import display_name
 from yingji.core.models import AuditEntry
@@ -54,6 +54,11 @@ WHY = {
     "merged": gettext_lazy("incident merged"), "override removed": gettext_lazy("override removed"),
     "fix deadline passed": gettext_lazy("fix deadline passed"),
 }
+
+
+def system_name(plan: Plan | None, code: str) -> str:
+    found = plan.system(code) if plan and code else None
+    return found.name if found else code
 
 
 def _fault_name(plan: Plan | None, code: str) -> str:
@@ -205,6 +210,17 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "regulatory.opened": lambda: _("Report owed: %(kind)s, due %(due)s") % d,
         "situation.reported": lambda: _("Situation report %(number)s sent to the leading group: %(people)s") % {
             "number": raw.get("number", ""), "people": people(plan, raw.get("people") or []) or "–"},
+        "alerts.attached": lambda: ngettext("%(count)s alert from the monitors joined (%(first)s)",
+                                            "%(count)s alerts from the monitors joined (%(first)s)",
+                                            raw.get("count", 0)) % {"count": raw.get("count", 0),
+                                                                    "first": raw.get("first", "")},
+        "alerts.suppressed": lambda: ngettext(
+            "%(count)s alert of %(system)s joined: it depends on %(behind)s, which is down; nobody was paged",
+            "%(count)s alerts of %(system)s joined: it depends on %(behind)s, which is down; nobody was paged",
+            raw.get("count", 0)) % {"count": raw.get("count", 0), "system": system_name(plan, raw.get("system", "")),
+                                    "behind": system_name(plan, raw.get("behind", ""))},
+        "alerts.resolved": lambda: _("Every alert from the monitors is resolved (%(count)s): check and mark it "
+                                     "restored") % {"count": raw.get("count", 0)},
         "regulatory.approved": lambda: _("Report approved for sending: %(kind)s") % d,
         "regulatory.sent": lambda: _("Report sent: %(kind)s via %(channel)s") % d,
         "regulatory.drafted": lambda: _("Report draft edited: %(kind)s") % d,
