@@ -52,6 +52,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "POST /temp-ranges": ("a prefix nobody has reserved", {"office": CREATED, "admin": CREATED}),
     "POST /departments/{department}/temp-number": (
         "the cashier's reserved range", {"office": OK, "department_lead": OK}),
+    "POST /silences": ("a maintenance window of LIS tonight", {"engineer": CREATED, "office": CREATED}),
+    "POST /silences/{silence_id}/end": ("… created", {"engineer": OK, "office": OK}),
 }
 
 

@@ -251,3 +251,40 @@ def test_hosts_behind_a_down_core_switch_join_the_network_incident_and_page_nobo
     page.force_login(User.objects.get(username="eng-duty"))
     html = page.get(f"/incidents/{incident.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "依赖" in html
+
+
+def test_a_silence_holds_alerts_back_until_it_ends_and_an_announced_one_is_on_the_board(api: Any) -> None:
+    from yingji.alerts.models import Silence
+
+    clock.freeze(clock.now())
+    _made, path = integration()
+    start = clock.now()
+    office = User.objects.get(username="info-director")
+    silence = alert_actions.create_silence(office, system="LIS", starts_at=start, ends_at=start + timedelta(hours=1),
+                                           reason="LIS 数据库升级", announce=True)
+    entry = AuditEntry.objects.get(action="silence.created", subject_id=silence.pk)
+    assert entry.actor == "info-director" and entry.data["reason"] == "LIS 数据库升级"
+    board = Client()
+    board.force_login(User.objects.get(username="nurse-wang"))
+    assert "计划维护" in board.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    post(path, am_payload(["lis-01"], alertname="LisDown", system="LIS"))
+    work_until(start + timedelta(minutes=5))
+    alert = Alert.objects.get(fingerprint="fp-LisDown-lis-01")
+    assert alert.silenced_by == silence and alert.incident is None and not Incident.objects.exists()
+    # The window ends with the system still down: its alert is handled as if it had just arrived.
+    work_until(start + timedelta(hours=1, seconds=1))
+    work_until(start + timedelta(hours=1, seconds=32))
+    assert Incident.objects.filter(system="LIS").count() == 1
+    assert Alert.objects.get(pk=alert.pk).incident is not None
+    # Refusals name the field; ending early needs a silence still running.
+    for wrong, field in (({"ends_at": start}, "ends_at"), ({"system": "XYZ"}, "system"),
+                         ({"system": "", "labels": {}}, "system"), ({"reason": ""}, "reason")):
+        body = {"system": "LIS", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(),
+                "reason": "测试", **{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in wrong.items()}}
+        answer = api("info-director").post("/silences", body)
+        assert answer.status_code == 400 and answer.json()["field"] == field, (wrong, answer.json())
+    assert api("nurse-wang").post("/silences", {"system": "LIS", "starts_at": start.isoformat(),
+                                                "ends_at": (start + timedelta(hours=2)).isoformat(),
+                                                "reason": "x"}).status_code == 403
+    again = Silence.objects.get(pk=silence.pk)
+    assert api("eng-duty").post(f"/silences/{again.pk}/end").status_code == 409  # it is over already

@@ -12,7 +12,7 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +142,22 @@ def unreserved_range(api: Any) -> Request:
     return "/temp-ranges", {"department": "cashier", "prefix": prefix, "first": 1, "last": 99}
 
 
+def maintenance_window() -> dict[str, Any]:
+    start = clock.now() + timedelta(hours=2)
+    return {"system": "LIS", "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "reason": "LIS 升级"}
+
+
+def silence_to_end(api: Any) -> Request:
+    from yingji.alerts import actions as alert_actions
+    from yingji.core.actors import CLI
+
+    window = maintenance_window()
+    silence = alert_actions.create_silence(CLI, system="LIS", starts_at=datetime.fromisoformat(window["starts_at"]),
+                                           ends_at=datetime.fromisoformat(window["ends_at"]), reason="LIS 升级")
+    return f"/silences/{silence.pk}/end", {}
+
+
 SETUPS: dict[str, Callable[[Any], Request]] = {
     "POST /incidents": lambda api: ("/incidents", {"system": "LIS", "symptom": "无法打印条码"}),
     "POST /incidents/{incident_id}/acknowledge": lifecycle("acknowledge", "reported"),
@@ -165,6 +181,8 @@ SETUPS: dict[str, Callable[[Any], Request]] = {
     "POST /incidents/{incident_id}/reconciliation/{department}/sign": sign_as_lead,
     "POST /temp-ranges": unreserved_range,
     "POST /departments/{department}/temp-number": lambda api: ("/departments/cashier/temp-number", {}),
+    "POST /silences": lambda api: ("/silences", maintenance_window()),
+    "POST /silences/{silence_id}/end": silence_to_end,
 }
 
 

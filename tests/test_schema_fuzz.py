@@ -50,7 +50,7 @@ bearer = "{token}"
 expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 
 [[operations]]
-include-path-regex = "/rosters/"
+include-path-regex = "/rosters/|/silences"
 # Times and dates must fall in the years 2000-2199 (apischema.When, Day): JSON Schema's date-time
 # format cannot say so, so a schema-valid year 0110 is a 422 here.
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 422, 429, "5xx"]

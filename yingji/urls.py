@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from yingji.alerts import views as alert_views
-from yingji.incidents.api import api
+from yingji.incidents.api import finished as finished_api
 from yingji.notify import views as notify_views
 from yingji.oncall import views as oncall_views
 from yingji.recovery import views as recovery_views
@@ -10,13 +10,15 @@ from yingji.web import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("api/v1/", api.urls),
+    path("api/v1/", finished_api().urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("integrations/<str:kind>/<str:token>", alert_views.receive, name="integration_receive"),
     path("alerts", alert_views.alerts_page, name="alerts"),
     path("alerts/integrations", alert_views.integration_add, name="integration_add"),
     path("alerts/integrations/<int:integration_id>/rotate", alert_views.integration_rotate, name="integration_rotate"),
     path("alerts/refused/<int:intake_id>", alert_views.dead_letter, name="dead_letter"),
+    path("alerts/silences", alert_views.silence_create, name="silence_create"),
+    path("alerts/silences/<int:silence_id>/end", alert_views.silence_end, name="silence_end"),
     path("pages", notify_views.my_pages, name="my_pages"),
     path("pages/<int:message_id>/ack", notify_views.page_ack, name="page_ack"),
     path("rosters/", oncall_views.roster_list, name="rosters"),

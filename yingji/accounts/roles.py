@@ -49,6 +49,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "regulatory": frozenset({"office", "commander"}),
     "situation_report": frozenset({"engineer", "office", "commander"}),
     "integrations": frozenset({"office", "admin"}),
+    "silence": frozenset({"engineer", "office"}),
     # The written review and its corrective actions; an action's owner may also mark it done.
     "review": frozenset({"office", "commander"}),
     "read_review": frozenset({"engineer", "office", "commander", "department_lead", "admin"}),

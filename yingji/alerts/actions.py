@@ -3,7 +3,10 @@ Like the other `actions.py`: the role first, then one `audit.writing()` with the
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -11,10 +14,12 @@ from django.utils.translation import gettext as _
 from yingji.accounts.roles import require
 from yingji.core import audit, clock
 from yingji.core.actors import Actor, actor_name
-from yingji.core.errors import BadInput
+from yingji.core.errors import BadInput, InvalidTransition
+from yingji.plans.store import published
+from yingji.timers import service as timers
 
 from . import intake
-from .models import Integration
+from .models import Alert, Integration, Silence
 
 
 def url_of(integration: Integration, token: str) -> str:
@@ -51,3 +56,80 @@ def rotate_token(actor: Actor, integration: Integration) -> str:
                      {"name": integration.name})
     intake.forget_tokens()
     return token
+
+
+LONGEST_SILENCE = timedelta(days=30)  # a maintenance window, not a way to switch a monitor off
+MAX_MATCHERS = 10
+
+
+def create_silence(actor: Actor, *, system: str = "", labels: dict[str, Any] | None = None,
+                   starts_at: datetime, ends_at: datetime, reason: str, announce: bool = False) -> Silence:
+    """Mute what matches from `starts_at` to `ends_at`, with who and why on the chain; the end is a
+    timer that routes the alerts still firing then."""
+    require(actor, "silence")
+    current = published()
+    if system and (current is None or current[1].system(system) is None):
+        raise BadInput("system", _("Unknown system %(code)s.") % {"code": system})
+    matchers = {str(k)[:64]: str(v) for k, v in (labels or {}).items()}
+    if len(matchers) > MAX_MATCHERS:
+        raise BadInput("labels", _("At most %(n)s labels.") % {"n": MAX_MATCHERS})
+    for name, pattern in matchers.items():
+        try:
+            re.compile(pattern)
+        except re.error:
+            raise BadInput("labels", _("%(name)s: not a regular expression.") % {"name": name}) from None
+    if not system and not matchers:
+        raise BadInput("system", _("Say which system or which labels it silences; it may not silence everything."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise BadInput("reason", _("Say why, in at most 500 characters."))
+    if ends_at <= starts_at:
+        raise BadInput("ends_at", _("It must end after it starts."))
+    if ends_at - starts_at > LONGEST_SILENCE or ends_at <= clock.now():
+        raise BadInput("ends_at", _("It must end in the future, at most 30 days after it starts."))
+    with audit.writing():
+        silence = Silence.objects.create(system=system, labels=matchers, starts_at=starts_at, ends_at=ends_at,
+                                         reason=reason, announce=announce, created_at=clock.now(),
+                                         created_by=actor_name(actor))
+        timers.schedule("silence_end", f"silence:{silence.pk}:end", ends_at, payload={"silence": silence.pk})
+        audit.append(actor_name(actor), "silence.created", "silence", silence.pk, {
+            "system": system, "labels": matchers, "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(), "reason": reason, "announce": announce})
+    return silence
+
+
+def end_silence(actor: Actor, silence: Silence) -> Silence:
+    """End it now: what it held back and still fires is routed at once."""
+    require(actor, "silence")
+    with audit.writing():
+        silence = Silence.objects.get(pk=silence.pk)
+        if silence.ended_at or silence.ends_at <= clock.now():
+            raise InvalidTransition(_("This silence has already ended."), allowed=[])
+        silence.ended_at, silence.ended_by = clock.now(), actor_name(actor)
+        silence.save(update_fields=["ended_at", "ended_by"])
+        timers.settle(f"silence:{silence.pk}:end", timers.Timer.State.CANCELLED, by=actor_name(actor))
+        audit.append(actor_name(actor), "silence.ended", "silence", silence.pk, {"early": True})
+        released(silence)
+    return silence
+
+
+def released(silence: Silence) -> int:
+    """The silence is over: its alerts still firing are routed now. Returns how many."""
+    from . import intake
+
+    current = published()
+    held = list(Alert.objects.filter(silenced_by=silence, status=Alert.Status.FIRING))
+    Alert.objects.filter(silenced_by=silence).update(silenced_by=None)
+    if current is not None:
+        for alert in held:
+            alert.silenced_by = None
+            intake.route(alert, current[1])
+    return len(held)
+
+
+@timers.handler("silence_end")
+def _silence_over(timer: timers.Timer) -> None:
+    silence = Silence.objects.filter(pk=timer.payload.get("silence")).first()
+    if silence is not None and silence.ended_at is None:
+        audit.append("worker", "silence.ended", "silence", silence.pk, {"early": False,
+                                                                         "released": released(silence)})

@@ -1,18 +1,26 @@
-"""What the alerts app gives the lower domains: the worker's intake step, the incident page's
-card and the alerts in an incident's API detail."""
+"""What the alerts app gives the lower domains: the worker's intake step, the silences' end timer,
+the incident page's card, the alerts in an incident's API detail and the silences' API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yingji.core import clock
 from yingji.incidents import api as incident_api
+from yingji.plans.store import published
 from yingji.timers import service as timers
 from yingji.web import cards
 
-from . import intake
-from .models import Alert
+from . import actions, intake
+from . import api as alert_api
+from .models import Alert, Silence
 
 timers.step(intake.process_pending)
+assert "silence_end" in timers.HANDLERS, actions.__name__  # registered by importing actions
 
 
 def _rows(incident: Any) -> list[Alert]:
@@ -27,6 +35,7 @@ def _listed(incident: Any) -> list[dict[str, Any]]:
 
 
 incident_api.DETAIL_LISTS["alerts"] = _listed
+incident_api.api.add_router("/", alert_api.router)
 
 SHOWN = 50  # a storm lists its first alerts; the count says how many there are
 
@@ -46,3 +55,27 @@ def alerts_card(incident: Any, plan: Any, user: Any) -> dict[str, Any] | None:
             for a in _rows(incident)[:SHOWN]]
     return {"template": "alerts/_card.html", "alerts": rows, "total": total, "firing": firing,
             "all_resolved": firing == 0, "more": max(0, total - SHOWN)}
+
+
+ANNOUNCED_AHEAD = timedelta(days=7)
+
+
+@cards.board_notice
+def maintenance_windows() -> list[dict[str, Any]]:
+    """Planned downtime (announced silences) from a week ahead until it ends, on the board."""
+    now = clock.now()
+    current = published()
+    plan = current[1] if current else None
+    rows = Silence.objects.filter(announce=True, ended_at__isnull=True, ends_at__gt=now,
+                                  starts_at__lte=now + ANNOUNCED_AHEAD)
+    notices = []
+    for silence in rows:
+        system = plan.system(silence.system) if plan and silence.system else None
+        start, end = timezone.localtime(silence.starts_at), timezone.localtime(silence.ends_at)
+        text = (_("Planned maintenance now, until %(end)s: %(system)s. %(reason)s") if silence.starts_at <= now
+                else _("Planned maintenance %(start)s to %(end)s: %(system)s. %(reason)s"))
+        notices.append({"id": silence.pk, "text": text % {
+            "start": f"{start:%m-%d %H:%M}", "end": f"{end:%m-%d %H:%M}" if end.date() != start.date() or
+            silence.starts_at > now else f"{end:%H:%M}", "system": system.name if system else _("several systems"),
+            "reason": silence.reason}})
+    return notices

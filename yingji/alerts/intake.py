@@ -36,7 +36,7 @@ from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of, published
 from yingji.timers import service as timers
 
-from .models import Alert, Intake, Integration
+from .models import Alert, Intake, Integration, Silence
 from .parse import BadPayload, Event, parse
 
 log = logging.getLogger("yingji.alerts")
@@ -136,7 +136,7 @@ def _apply(row: Intake, plan: Plan) -> None:
                 continue  # resolved before Yingji ever saw it firing: nothing to say
             alert = _new_alert(integration, event, plan, systems, row, now)
             known[event.fingerprint] = alert
-            _route(alert, plan)
+            route(alert, plan)
             continue
         alert.last_seen_at, alert.last_intake = now, row
         if event.status != alert.status:
@@ -145,7 +145,7 @@ def _apply(row: Intake, plan: Plan) -> None:
             if event.status == Alert.Status.RESOLVED and alert.incident_id:
                 resolved_incidents.add(alert.incident_id)
             if event.status == Alert.Status.FIRING:
-                _route(alert, plan)
+                route(alert, plan)
         alert.save(update_fields=["last_seen_at", "last_intake", "status", "ends_at"])
     for incident_id in resolved_incidents:
         _maybe_all_resolved(incident_id)
@@ -162,11 +162,18 @@ def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[
         first_seen_at=now, last_seen_at=now, last_intake=row)
 
 
-def _route(alert: Alert, plan: Plan) -> None:
+def route(alert: Alert, plan: Plan) -> None:
     """A firing alert joins its system's open incident at once, or waits `group_wait` for the rest
-    of its storm; a level that opens no incident tells its people instead."""
+    of its storm; a level that opens no incident tells its people instead; a silence holds it."""
     level = next((lv for lv in plan.monitoring.levels if lv.code == alert.level), None)
     if level is None or not alert.system:
+        return
+    now = clock.now()
+    silence = next((s for s in Silence.objects.filter(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+                    if s.matches(alert.system, alert.labels)), None)
+    if silence is not None:
+        Alert.objects.filter(pk=alert.pk).update(silenced_by=silence)
+        alert.silenced_by = silence
         return
     if not level.opens_incident:
         _tell_warning(alert, plan, level.notify)
@@ -212,7 +219,8 @@ def _upstream_incident(system: str, plan: Plan) -> Incident | None:
 
 def _waiting(system: str, plan: Plan) -> Any:
     opening = [lv.code for lv in plan.monitoring.levels if lv.opens_incident]
-    return Alert.objects.filter(system=system, status=Alert.Status.FIRING, incident__isnull=True, level__in=opening)
+    return Alert.objects.filter(system=system, status=Alert.Status.FIRING, incident__isnull=True, level__in=opening,
+                                silenced_by__isnull=True)
 
 
 def _open_incident_of(system: str, plan: Plan) -> Incident | None:

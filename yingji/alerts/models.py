@@ -60,6 +60,38 @@ class Intake(models.Model):
         return f"intake {self.pk} {self.state}"
 
 
+class Silence(models.Model):
+    """A time-bounded mute, for planned maintenance or a known flap: firing alerts it matches are
+    kept and listed but join no incident and page nobody until it ends, when those still firing
+    are routed as if they had just arrived. Announced ones show on the board ahead of time."""
+
+    system = models.CharField(max_length=40, blank=True, help_text="plan system code; empty: any")
+    labels = models.JSONField(default=dict, blank=True, help_text="label → regular expression, all must match")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    announce = models.BooleanField(default=False, help_text="a planned downtime, shown on the board ahead")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+
+    def __str__(self) -> str:
+        return f"silence {self.pk} {self.system or '*'}"
+
+    def active_at(self, moment: object) -> bool:
+        return self.ended_at is None and self.starts_at <= moment < self.ends_at  # type: ignore[operator]
+
+    def matches(self, system: str, labels: dict[str, str]) -> bool:
+        import re
+
+        return (not self.system or self.system == system) and all(
+            re.fullmatch(pattern, labels.get(name, "")) for name, pattern in self.labels.items())
+
+
 class Alert(models.Model):
     """One alert of one monitor, the same row however often it is re-sent (its fingerprint: the
     upstream's own, or the hash of its labels). It joins the incident of its system."""
@@ -88,6 +120,7 @@ class Alert(models.Model):
     # The system this one depends on whose outage explains it (the core switch for the hosts behind
     # it): the alert joined that incident and paged nobody.
     suppressed_by = models.CharField(max_length=40, blank=True)
+    silenced_by = models.ForeignKey(Silence, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts")
 
     class Meta:
         ordering = ["first_seen_at", "id"]

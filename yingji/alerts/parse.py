@@ -136,7 +136,7 @@ def _grouped(data: Any) -> list[Event]:
     body = _object(data, "body")
     version = _text(body.get("version"), "version", required=True, limit=8)
     if version not in ("4", "1"):
-        raise BadPayload("version", _("Must be \"4\" (Alertmanager) or \"1\" (Grafana)."))
+        raise BadPayload("version", _("Must be 4 (Alertmanager) or 1 (Grafana)."))
     alerts = body.get("alerts")
     if not isinstance(alerts, list):
         raise BadPayload("alerts", _("Must be a list."))

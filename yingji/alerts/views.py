@@ -15,12 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from yingji.accounts.roles import allowed
+from yingji.core import clock
 from yingji.core.limits import declared_length
 from yingji.plans.store import published
 from yingji.web.views import run_action
 
 from . import actions, intake
-from .models import Alert, Intake, Integration
+from .models import Alert, Intake, Integration, Silence
 from .parse import BadPayload
 
 SHOWN = 100
@@ -71,7 +72,13 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     dead = list(Intake.objects.filter(state=Intake.State.DEAD).select_related("integration").order_by("-id")[:SHOWN])
     for row in dead:
         row.excerpt = row.body[:300]  # type: ignore[attr-defined]
+    silences = list(Silence.objects.filter(ended_at__isnull=True, ends_at__gt=clock.now()))
+    for silence in silences:
+        system = plan.system(silence.system) if plan and silence.system else None
+        silence.system_name = system.name if system else ""  # type: ignore[attr-defined]
+        silence.held = silence.alerts.count()  # type: ignore[attr-defined]
     return render(request, "alerts/alerts.html", {
+        "silences": silences, "may_silence": allowed(request.user, "silence"),  # type: ignore[arg-type]
         "integrations": Integration.objects.all(), "alerts": alerts, "dead": dead, "plan": plan,
         "kinds": Integration.Kind.choices, "new_url": request.session.pop("yj_new_integration_url", ""),
         "unmapped": Alert.objects.filter(system="", status=Alert.Status.FIRING).count()})
@@ -93,6 +100,41 @@ def integration_rotate(request: HttpRequest, integration_id: int) -> HttpRespons
     token = run_action(request, actions.rotate_token, integration)
     if token:
         request.session["yj_new_integration_url"] = actions.url_of(integration, token)
+    return _back()
+
+
+@login_required
+@require_POST
+def silence_create(request: HttpRequest) -> HttpResponse:
+    """The form's times are the hospital's wall-clock times."""
+    from django.contrib import messages
+    from django.utils.dateparse import parse_datetime
+
+    current = published()
+    zone = current[1].hospital.zone() if current else None
+    try:
+        starts, ends = (parse_datetime(request.POST.get(f, "")) for f in ("starts_at", "ends_at"))
+    except ValueError:  # well formed but no such day
+        starts = ends = None
+    if starts is None or ends is None:
+        messages.error(request, _("Give a start and an end."))
+        return _back()
+    labels = {}
+    for line in request.POST.get("labels", "").splitlines()[:20]:
+        name, sep, pattern = line.partition("=")
+        if sep and name.strip():
+            labels[name.strip()] = pattern.strip()
+    run_action(request, actions.create_silence, system=request.POST.get("system", ""), labels=labels,
+               starts_at=starts if starts.tzinfo else starts.replace(tzinfo=zone),
+               ends_at=ends if ends.tzinfo else ends.replace(tzinfo=zone),
+               reason=request.POST.get("reason", ""), announce=request.POST.get("announce") == "on")
+    return _back()
+
+
+@login_required
+@require_POST
+def silence_end(request: HttpRequest, silence_id: int) -> HttpResponse:
+    run_action(request, actions.end_silence, get_object_or_404(Silence, pk=silence_id))
     return _back()
 
 

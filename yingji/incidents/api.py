@@ -376,7 +376,16 @@ def unknown_route(request: HttpRequest, rest: str) -> Any:
     return api.create_response(request, {"detail": _("No such API route."), "field": ""}, status=404)
 
 
-api.add_router("/", unknown_actions)
+def finished() -> NinjaAPI:
+    """The API with every domain's router added (higher domains add theirs when their app is
+    ready), then the catch-all last, so that it takes only what no route took."""
+    if not _finished:
+        api.add_router("/", unknown_actions)
+        _finished.append(True)
+    return api
+
+
+_finished: list[bool] = []
 
 
 class ReportStatusOut(Schema):

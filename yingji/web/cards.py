@@ -18,3 +18,18 @@ def card(fn: Card) -> Card:
 
 def cards_for(incident: Any, plan: Any, user: Any) -> list[dict[str, Any]]:
     return [shown for fn in CARDS if (shown := fn(incident, plan, user))]
+
+
+# Notices other domains put on the status board (the alerts app: planned maintenance windows), as
+# dicts with `text` and `when`; shown on the dashboard and the lobby screen.
+Notice = Callable[[], "list[dict[str, Any]]"]
+BOARD: list[Notice] = []
+
+
+def board_notice(fn: Notice) -> Notice:
+    BOARD.append(fn)
+    return fn
+
+
+def board_notices() -> list[dict[str, Any]]:
+    return [notice for fn in BOARD for notice in fn()]

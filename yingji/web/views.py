@@ -43,6 +43,7 @@ from yingji.plans.models import PlanVersion
 from yingji.plans.store import plan_of, published
 from yingji.reviews.models import CorrectiveAction, RegulatoryReport
 from yingji.timers.service import worker_alive
+from yingji.web import cards
 
 from . import words
 
@@ -97,7 +98,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     current = published()
     departments = {d.code: d.name for d in current[1].departments} if current else {}
     may_scenario = allowed(request.user, "scenario")  # type: ignore[arg-type]
-    context = {"board": _board(), "open_incidents": open_incidents, "recent": recent, "notices": notices,
+    context = {"board": _board(), "board_notices": cards.board_notices(),
+               "open_incidents": open_incidents, "recent": recent, "notices": notices,
                "plan": current[1] if current else None,
                "owed": owed, "corrective": corrective, "now": clock.now(),
                "today": clock.now().astimezone(current[1].hospital.zone() if current else None).date(),
@@ -320,7 +322,7 @@ def bulletin_lower(request: HttpRequest, bulletin_id: int) -> HttpResponse:
 def screen(request: HttpRequest) -> HttpResponse:
     """For the electronic screens in the halls: the bulletins in large type and the system board,
     refreshed every 30 seconds, no login."""
-    return render(request, "web/screen.html", {"board": _board()})
+    return render(request, "web/screen.html", {"board": _board(), "board_notices": cards.board_notices()})
 
 
 @login_required
