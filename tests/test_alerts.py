@@ -37,7 +37,8 @@ def am_payload(hosts: list[str], status: str = "firing", alertname: str = "HostD
 
 
 def integration(kind: str = "alertmanager", name: str = "prometheus") -> tuple[Integration, str]:
-    made, token = alert_actions.add_integration(CLI, kind, name)
+    heartbeat = {"every": 300, "system": "HIS"} if kind == "heartbeat" else {}
+    made, token = alert_actions.add_integration(CLI, kind, name, **heartbeat)  # type: ignore[arg-type]
     return made, alert_actions.url_of(made, token).split("/integrations/", 1)[1]
 
 
@@ -288,3 +289,25 @@ def test_a_silence_holds_alerts_back_until_it_ends_and_an_announced_one_is_on_th
                                                 "reason": "x"}).status_code == 403
     again = Silence.objects.get(pk=silence.pk)
     assert api("eng-duty").post(f"/silences/{again.pk}/end").status_code == 409  # it is over already
+
+
+def test_a_heartbeat_that_stops_checking_in_is_an_alert_and_its_next_ping_resolves_it(api: Any, capsys: Any) -> None:
+    from yingji.cli import main
+
+    clock.freeze(clock.now())
+    start = clock.now()
+    assert main(["integration", "add", "heartbeat", "zabbix-alive", "--every", "5m", "--grace", "1m",
+                 "--system", "HIS"]) == 0
+    path = capsys.readouterr().out.strip().split("/integrations/", 1)[1]
+    assert main(["integration", "add", "heartbeat", "x", "--every", "5m"]) == 1  # which system?
+    assert Client().get(f"/integrations/{path}").status_code == 202  # cron's curl
+    work_until(start + timedelta(minutes=5))
+    assert not Alert.objects.exists()
+    work_until(start + timedelta(minutes=6, seconds=1))  # every + grace after the last check-in
+    alert = Alert.objects.get(fingerprint="heartbeat:silent")
+    assert alert.status == "firing" and alert.system == "HIS" and "zabbix-alive" in alert.title
+    work_until(start + timedelta(minutes=6, seconds=32))
+    assert alert.__class__.objects.get(pk=alert.pk).incident is not None  # red: the monitor is down
+    assert post(path, "").status_code == 202
+    work_until(start + timedelta(minutes=7))
+    assert Alert.objects.get(pk=alert.pk).status == "resolved"

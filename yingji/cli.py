@@ -7,7 +7,7 @@
     yingji user add NAME (--role ROLE | --person CODE) [--department CODE] [--password PW]
     yingji user unlock [NAME] [--address IP]
     yingji token create NAME
-    yingji integration add KIND NAME | integration rotate NAME
+    yingji integration add KIND NAME [--every 5m --grace 1m --system CODE] | integration rotate NAME
     yingji audit verify | anchor | rekey
     yingji demo [--language zh|en]
     yingji manage ARGS...       (any Django management command)
@@ -219,9 +219,16 @@ def cmd_integration_add(args: argparse.Namespace) -> int:
     from yingji.alerts import actions
     from yingji.core.actors import CLI
     from yingji.core.errors import BadInput
+    from yingji.plans.durations import parse_duration
 
     try:
-        integration, token = actions.add_integration(CLI, args.kind, args.name)
+        every = parse_duration(args.every) if args.every else None
+        grace = parse_duration(args.grace) if args.grace else 0
+    except ValueError as exc:
+        print(f"--every/--grace: {exc}", file=sys.stderr)
+        return 1
+    try:
+        integration, token = actions.add_integration(CLI, args.kind, args.name, every, grace, args.system)
     except BadInput as exc:
         print(f"{exc.field}: {exc.message}", file=sys.stderr)
         return 1
@@ -535,6 +542,9 @@ def main(argv: list[str] | None = None) -> int:
                                "called NAME and print its secret URL")
     p.add_argument("kind")
     p.add_argument("name")
+    p.add_argument("--every", default="", help="heartbeat: how often it checks in (5m, 1h)")
+    p.add_argument("--grace", default="0s", help="heartbeat: how late it may be before it counts as silent")
+    p.add_argument("--system", default="", help="heartbeat: the plan system its silence is about")
     p.set_defaults(func=cmd_integration_add)
     p = integration.add_parser("rotate", help="give integration NAME a new secret URL (the old one stops)")
     p.add_argument("name")

@@ -26,11 +26,21 @@ def url_of(integration: Integration, token: str) -> str:
     return f"{settings.YINGJI_BASE_URL}/integrations/{integration.kind}/{token}"
 
 
-def add_integration(actor: Actor, kind: str, name: str) -> tuple[Integration, str]:
-    """A new integration and its token; only the token's hash is kept, so the URL is shown once."""
+def add_integration(actor: Actor, kind: str, name: str, every: int | None = None, grace: int = 0,
+                    system: str = "") -> tuple[Integration, str]:
+    """A new integration and its token; only the token's hash is kept, so the URL is shown once. A
+    heartbeat says how often it checks in and which system its silence is about."""
     require(actor, "integrations")
     if kind not in Integration.Kind.values:
         raise BadInput("kind", _("Must be one of: %(v)s") % {"v": ", ".join(Integration.Kind.values)})
+    if kind == Integration.Kind.HEARTBEAT:
+        current = published()
+        if not every or not 60 <= every <= 7 * 86400:
+            raise BadInput("every", _("A heartbeat checks in every 1 minute to 7 days."))
+        if not 0 <= grace <= 86400:
+            raise BadInput("grace", _("At most one day of grace."))
+        if current is None or current[1].system(system) is None:
+            raise BadInput("system", _("Say which system of the plan its silence is about."))
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise BadInput("name", _("Give it a name of at most 100 characters."))
@@ -39,9 +49,13 @@ def add_integration(actor: Actor, kind: str, name: str) -> tuple[Integration, st
         if Integration.objects.filter(name=name).exists():
             raise BadInput("name", _("An integration of that name exists; rotate its token instead."))
         integration = Integration.objects.create(kind=kind, name=name, token_hash=intake.token_hash(token),
-                                                 created_at=clock.now(), created_by=actor_name(actor))
+                                                 created_at=clock.now(), created_by=actor_name(actor),
+                                                 every=every if kind == "heartbeat" else None, grace=grace,
+                                                 system=system if kind == "heartbeat" else "")
         audit.append(actor_name(actor), "integration.added", "integration", integration.pk,
-                     {"kind": kind, "name": name})
+                     {"kind": kind, "name": name, "every": integration.every, "system": integration.system})
+        if integration.every:  # silent from the start counts too
+            intake.expect_heartbeat(integration, integration.created_at)
     return integration, token
 
 

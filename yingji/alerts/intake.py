@@ -23,6 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yingji.core import audit, clock
@@ -37,7 +39,7 @@ from yingji.plans.store import plan_of, published
 from yingji.timers import service as timers
 
 from .models import Alert, Intake, Integration, Silence
-from .parse import BadPayload, Event, parse
+from .parse import HEARTBEAT, BadPayload, Event, parse
 
 log = logging.getLogger("yingji.alerts")
 BATCH = 200
@@ -149,6 +151,36 @@ def _apply(row: Intake, plan: Plan) -> None:
         alert.save(update_fields=["last_seen_at", "last_intake", "status", "ends_at"])
     for incident_id in resolved_incidents:
         _maybe_all_resolved(incident_id)
+    if integration.kind == Integration.Kind.HEARTBEAT and integration.every:
+        expect_heartbeat(integration, row.received_at)
+
+
+def expect_heartbeat(integration: Integration, seen: Any) -> None:
+    """The next check-in is due `every` after this one; `grace` later it counts as silent."""
+    timers.schedule("heartbeat", f"heartbeat:{integration.pk}",
+                    seen + timedelta(seconds=(integration.every or 0) + integration.grace),
+                    payload={"integration": integration.pk})
+
+
+@timers.handler("heartbeat")
+def _heartbeat_missed(timer: timers.Timer) -> None:
+    """No check-in in time: the monitor itself may be down, which is an alert about its system."""
+    integration = Integration.objects.filter(pk=timer.payload.get("integration")).first()
+    current = published()
+    if integration is None or current is None:
+        return
+    plan, now = current[1], clock.now()
+    since = integration.last_seen_at or integration.created_at
+    with translation.override(plan.hospital.language):
+        title = _("No check-in from %(name)s since %(t)s: the monitor itself may be down") % {
+            "name": integration.name, "t": f"{timezone.localtime(since):%m-%d %H:%M}"}
+    level = plan.monitoring.levels[0] if plan.monitoring.levels else None
+    alert, _created = Alert.objects.update_or_create(
+        integration=integration, fingerprint=HEARTBEAT, defaults={
+            "status": Alert.Status.FIRING, "title": title[:300], "severity": "critical",
+            "level": level.code if level else "", "system": integration.system, "labels": {"monitor": integration.name},
+            "starts_at": now, "ends_at": None, "first_seen_at": now, "last_seen_at": now, "incident": None})
+    route(alert, plan)
 
 
 def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[str], row: Intake,

@@ -17,6 +17,7 @@ class Integration(models.Model):
         ZABBIX = "zabbix", _("Zabbix")
         NAGIOS = "nagios", _("Nagios / Icinga")
         GENERIC = "generic", _("Any monitor (JSON)")
+        HEARTBEAT = "heartbeat", _("Heartbeat (a monitor that must check in)")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=100, unique=True)
@@ -25,6 +26,10 @@ class Integration(models.Model):
     created_by = models.CharField(max_length=150)
     rotated_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # A heartbeat: silence longer than every + grace is an alert about `system` (the monitor is down).
+    every = models.PositiveIntegerField(null=True, blank=True, help_text="seconds between check-ins")
+    grace = models.PositiveIntegerField(default=0, help_text="seconds of lateness before it counts as silent")
+    system = models.CharField(max_length=40, blank=True, help_text="plan system a silent heartbeat is about")
 
     class Meta:
         ordering = ["name"]

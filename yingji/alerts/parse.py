@@ -57,6 +57,8 @@ class Event:
 
 
 def parse(kind: str, body: bytes | str) -> list[Event]:
+    if kind == "heartbeat":  # a ping may have any body, or none (curl from cron)
+        return _heartbeat(None)
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -235,5 +237,13 @@ def _nagios(data: Any) -> list[Event]:
                   upstream_id=_text(note.get("problem_id"), "problem_id", limit=40))]
 
 
-PARSERS = {"alertmanager": _grouped, "grafana": _grouped, "generic": _generic, "zabbix": _zabbix,
-           "nagios": _nagios}
+HEARTBEAT = "heartbeat:silent"  # the one alert a heartbeat has: it stopped checking in
+
+
+def _heartbeat(data: Any) -> list[Event]:
+    """A check-in: whatever it says, the monitor is alive, so its silence alert is resolved."""
+    return [Event(fingerprint=HEARTBEAT, status="resolved", title="heartbeat")]
+
+
+PARSERS = {"heartbeat": _heartbeat, "alertmanager": _grouped, "grafana": _grouped, "generic": _generic,
+           "zabbix": _zabbix, "nagios": _nagios}
