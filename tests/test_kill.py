@@ -69,3 +69,69 @@ def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
     per_system = dict(db.execute("SELECT system, COUNT(*) FROM incidents_report GROUP BY system"))
     assert counted == per_system  # the counters agree with the rows: no half-written report
     assert instance.cli("audit", "verify").startswith("audit chain intact")
+
+
+def test_every_alert_payload_that_got_202_survives_kill_9_and_the_worker_applies_it(tmp_path: Path) -> None:
+    """The same for monitors: kill -9 the server mid alert storm; every payload answered 202 is in
+    the file, and a new worker turns every alert in them into a row."""
+    instance = Instance(tmp_path)
+    instance.setup()
+    printed = instance.cli("integration", "add", "alertmanager", "storm")
+    path = "/integrations/" + printed.split("/integrations/", 1)[1]
+    port = instance.port
+    acknowledged: list[tuple[int, int]] = []  # (intake id, alerts in it)
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def storm(worker: int) -> None:
+        sent = 0
+        while not stop.is_set() and sent < 500:
+            alerts = [{"status": "firing", "labels": {"alertname": "HostDown", "instance": f"h{worker}-{sent}-{k}",
+                                                      "system": SYSTEMS[k % len(SYSTEMS)], "severity": "critical"},
+                       "startsAt": "2026-12-02T07:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                       "fingerprint": f"{worker}-{sent}-{k}"} for k in range(20)]
+            sent += 1
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("POST", path, json.dumps({"version": "4", "alerts": alerts}),
+                             {"Content-Type": "application/json"})
+                response = conn.getresponse()
+                payload = response.read()
+            except (OSError, http.client.HTTPException):
+                continue
+            if response.status == 202:
+                with lock:
+                    acknowledged.append((json.loads(payload)["intake"], len(alerts)))
+
+    try:
+        instance.start()
+        threads = [threading.Thread(target=storm, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        instance.kill()
+        stop.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        instance.kill()
+
+    assert len(acknowledged) >= 200
+    db = sqlite3.connect(instance.sqlite_path)
+    stored = {row[0] for row in db.execute("SELECT id FROM alerts_intake")}
+    missing = {i for i, _n in acknowledged} - stored
+    assert not missing, f"{len(missing)} acknowledged payloads lost"
+    worker = instance.worker()
+    try:
+        deadline = time.monotonic() + 60
+        while db.execute("SELECT count(*) FROM alerts_intake WHERE state = 'pending'").fetchone()[0] and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert db.execute("SELECT count(*) FROM alerts_intake WHERE state = 'dead'").fetchone()[0] == 0
+    alerts = db.execute("SELECT count(*) FROM alerts_alert").fetchone()[0]
+    assert alerts >= sum(n for _i, n in acknowledged)
