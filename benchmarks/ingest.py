@@ -143,7 +143,8 @@ def main() -> None:
         db = sqlite3.connect(instance.sqlite_path, timeout=30)
         try:
             # First page after one group (LIS), before the storm.
-            group = [{**a, "labels": {**a["labels"], "system": "LIS"}} for a in every[:50]]  # type: ignore[dict-item]
+            group = [{**a, "labels": {**a["labels"], "system": "LIS", "instance": f"lis-{n}"}}  # type: ignore[dict-item]
+                     for n, a in enumerate(every[:50])]
             post_all(instance.port, path, [webhook(group, -1)], 202)
             wait(db, "SELECT count(*) FROM notify_message WHERE kind = 'page'", 1, 60)
             received = datetime.fromisoformat(db.execute("SELECT min(received_at) FROM alerts_intake").fetchone()[0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from .parse import HEARTBEAT, BadPayload, Event, parse
 
 log = logging.getLogger("yingji.alerts")
 BATCH = 200
+ALERT_BUDGET = 500  # alerts per worker transaction: a few tens of ms of the write lock
 TOKEN_CACHE_S = 30.0
 _tokens: dict[str, tuple[float, int, str, str]] = {}  # hash → (when, id, kind, name)
 
@@ -94,20 +96,24 @@ def receive(integration_id: int, kind: str, body: bytes) -> Received:
 # -- the worker's side ----------------------------------------------------------------------------
 
 
-def process_pending(limit: int = BATCH) -> int:
-    """One batch of pending payloads into alerts. Returns how many payloads were processed."""
+def process_pending(limit: int = BATCH, budget: int = ALERT_BUDGET) -> int:
+    """One batch of pending payloads into alerts. Returns how many payloads were processed. A batch
+    stops at `budget` alerts, so the write lock is never held long: receivers keep answering in
+    milliseconds while the worker works through a storm."""
     current = published()
     if current is None:
         return 0
     if not Intake.objects.filter(state=Intake.State.PENDING).exists():
         return 0
     plan = current[1]
-    done = 0
+    done, alerts = 0, 0
     with audit.writing():
         rows = Intake.objects.filter(state=Intake.State.PENDING).select_related("integration").order_by("id")
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(skip_locked=True, of=("self",))
         for row in list(rows[:limit]):
+            if done and alerts + row.alerts > budget:
+                break
             try:
                 with transaction.atomic():
                     _apply(row, plan)
@@ -118,37 +124,50 @@ def process_pending(limit: int = BATCH) -> int:
                 row.state = Intake.State.DONE
             row.processed_at = clock.now()
             row.save(update_fields=["state", "error", "processed_at"])
-            done += 1
+            done, alerts = done + 1, alerts + row.alerts
     return done
 
 
+def _chunks(items: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _apply(row: Intake, plan: Plan) -> None:
+    """A payload's alerts in a few statements: the known ones read in chunks, the new ones written
+    in one bulk insert, the unchanged ones touched in one update, then routed system by system."""
     integration = row.integration
     now = row.received_at  # an alert is seen when its payload arrived, however busy the worker was
     Integration.objects.filter(pk=integration.pk).update(last_seen_at=row.received_at)
     systems = {s.code for s in plan.systems}
     events = parse(integration.kind, row.body)
-    known = {a.fingerprint: a for a in Alert.objects.filter(integration=integration,
-                                                           fingerprint__in=[e.fingerprint for e in events])}
+    known: dict[str, Alert] = {}
+    for chunk in _chunks(list(dict.fromkeys(e.fingerprint for e in events))):
+        known.update((a.fingerprint, a) for a in Alert.objects.filter(integration=integration, fingerprint__in=chunk))
+    new: dict[str, Alert] = {}
+    unchanged: list[int] = []
+    changed: list[Alert] = []
     resolved_incidents: set[int] = set()
     for event in events:
         alert = known.get(event.fingerprint)
         if alert is None:
-            if event.status == Alert.Status.RESOLVED:
-                continue  # resolved before Yingji ever saw it firing: nothing to say
-            alert = _new_alert(integration, event, plan, systems, row, now)
-            known[event.fingerprint] = alert
-            route(alert, plan)
+            if event.status == Alert.Status.FIRING and event.fingerprint not in new:
+                new[event.fingerprint] = _new_alert(integration, event, plan, systems, row, now)
+            continue  # (resolved before Yingji ever saw it firing: nothing to say)
+        if event.status == alert.status:
+            unchanged.append(alert.pk)
             continue
-        alert.last_seen_at, alert.last_intake = now, row
-        if event.status != alert.status:
-            alert.status = event.status
-            alert.ends_at = (event.ends_at or now) if event.status == Alert.Status.RESOLVED else None
-            if event.status == Alert.Status.RESOLVED and alert.incident_id:
-                resolved_incidents.add(alert.incident_id)
-            if event.status == Alert.Status.FIRING:
-                route(alert, plan)
+        alert.status, alert.last_seen_at, alert.last_intake = event.status, now, row
+        alert.ends_at = (event.ends_at or now) if event.status == Alert.Status.RESOLVED else None
+        if event.status == Alert.Status.RESOLVED and alert.incident_id:
+            resolved_incidents.add(alert.incident_id)
+        changed.append(alert)
+    created = Alert.objects.bulk_create(list(new.values()), batch_size=500)
+    for chunk in _chunks(unchanged):
+        Alert.objects.filter(pk__in=chunk).update(last_seen_at=now, last_intake=row)
+    for alert in changed:
         alert.save(update_fields=["last_seen_at", "last_intake", "status", "ends_at"])
+    route_many([*created, *(a for a in changed if a.status == Alert.Status.FIRING)], plan)
     for incident_id in resolved_incidents:
         _maybe_all_resolved(incident_id)
     if integration.kind == Integration.Kind.HEARTBEAT and integration.every:
@@ -186,7 +205,7 @@ def _heartbeat_missed(timer: timers.Timer) -> None:
 def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[str], row: Intake,
                now: Any) -> Alert:
     level = plan.monitoring.level(event.severity)
-    return Alert.objects.create(
+    return Alert(
         integration=integration, fingerprint=event.fingerprint, upstream_id=event.upstream_id,
         status=event.status, title=event.title[:300], severity=event.severity[:40],
         level=level.code if level else "", system=plan.monitoring.system_for(event.labels, systems),
@@ -195,35 +214,49 @@ def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[
 
 
 def route(alert: Alert, plan: Plan) -> None:
-    """A firing alert joins its system's open incident at once, or waits `group_wait` for the rest
-    of its storm; a level that opens no incident tells its people instead; a silence holds it."""
-    level = next((lv for lv in plan.monitoring.levels if lv.code == alert.level), None)
-    if level is None or not alert.system:
-        return
+    route_many([alert], plan)
+
+
+def route_many(alerts: list[Alert], plan: Plan) -> None:
+    """Firing alerts, system by system: a silence holds them; a level that opens no incident tells
+    its people; the rest join the incident of a system theirs depends on (and page nobody), or
+    their system's open incident, or wait `group_wait` for the rest of their storm."""
+    levels = {lv.code: lv for lv in plan.monitoring.levels}
     now = clock.now()
-    silence = next((s for s in Silence.objects.filter(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
-                    if s.matches(alert.system, alert.labels)), None)
-    if silence is not None:
-        Alert.objects.filter(pk=alert.pk).update(silenced_by=silence)
-        alert.silenced_by = silence
-        return
-    if not level.opens_incident:
-        _tell_warning(alert, plan, level.notify)
-        return
-    upstream = _upstream_incident(alert.system, plan)
-    if upstream is not None:  # the system it depends on is down: that explains it, page nobody
-        Alert.objects.filter(pk=alert.pk).update(incident=upstream, suppressed_by=upstream.system)
-        alert.incident, alert.suppressed_by = upstream, upstream.system
-        return
-    incident = _open_incident_of(alert.system, plan)
-    if incident is not None:
-        Alert.objects.filter(pk=alert.pk).update(incident=incident)
-        alert.incident = incident
-        return
-    key = f"alerts:group:{alert.system}"
-    if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
-        timers.schedule("alert_group", key, alert.first_seen_at + timedelta(seconds=plan.monitoring.group_wait),
-                        payload={"system": alert.system})
+    silences = list(Silence.objects.filter(ended_at__isnull=True, starts_at__lte=now, ends_at__gt=now))
+    held: dict[Silence, list[int]] = {}
+    by_system: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        level = levels.get(alert.level)
+        if level is None or not alert.system:
+            continue
+        silence = next((s for s in silences if s.matches(alert.system, alert.labels)), None)
+        if silence is not None:
+            held.setdefault(silence, []).append(alert.pk)
+            alert.silenced_by = silence
+        elif not level.opens_incident:
+            _tell_warning(alert, plan, level.notify)
+        else:
+            by_system.setdefault(alert.system, []).append(alert)
+    for silence, pks in held.items():
+        for chunk in _chunks(pks):
+            Alert.objects.filter(pk__in=chunk).update(silenced_by=silence)
+    for system, group in by_system.items():
+        pks = [a.pk for a in group]
+        upstream = _upstream_incident(system, plan)
+        incident = upstream or _open_incident_of(system, plan)
+        if incident is not None:  # behind a down system: that explains it, page nobody
+            behind = upstream.system if upstream is not None else ""
+            for chunk in _chunks(pks):
+                Alert.objects.filter(pk__in=chunk).update(incident=incident, suppressed_by=behind)
+            for alert in group:
+                alert.incident, alert.suppressed_by = incident, behind
+            continue
+        key = f"alerts:group:{system}"
+        if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
+            first = min(a.first_seen_at for a in group)
+            timers.schedule("alert_group", key, first + timedelta(seconds=plan.monitoring.group_wait),
+                            payload={"system": system})
 
 
 def _dependencies(system: str, plan: Plan) -> list[str]:
