@@ -8,7 +8,9 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,15 +21,35 @@ pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 SYSTEMS = ["HIS", "LIS", "PACS", "EMR"]
 
 
+def kill_mid_storm(instance: Instance, storm: Callable[[int, threading.Event], None], acknowledged: list[Any],
+                   enough: int) -> None:
+    """Start the server, let 8 storm threads run until `enough` posts were acknowledged, then
+    SIGKILL the gunicorn master and its workers at once, mid-storm."""
+    stop = threading.Event()
+    try:
+        instance.start()
+        threads = [threading.Thread(target=storm, args=(i, stop)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 30  # a loaded 2-core CI machine can be slow to get there
+        while len(acknowledged) < enough and time.monotonic() < deadline:
+            time.sleep(0.05)
+        instance.kill()
+        stop.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        instance.kill()
+
+
 def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
     instance = Instance(tmp_path)
     token = instance.setup()
     port = instance.port
     acknowledged: list[str] = []
     lock = threading.Lock()
-    stop = threading.Event()
 
-    def storm(worker: int) -> None:
+    def storm(worker: int, stop: threading.Event) -> None:
         sent = 0
         while not stop.is_set() and sent < 2000:
             body = json.dumps({"system": SYSTEMS[sent % len(SYSTEMS)], "symptom": "无法进入程序",
@@ -45,20 +67,7 @@ def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
                 with lock:
                     acknowledged.append(json.loads(payload)["report"])
 
-    try:
-        instance.start()
-        threads = [threading.Thread(target=storm, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 30  # a loaded 2-core CI machine can be slow to reach 300
-        while len(acknowledged) < 300 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        instance.kill()  # SIGKILL mid-storm, the gunicorn master and its workers at once
-        stop.set()
-        for thread in threads:
-            thread.join()
-    finally:
-        instance.kill()
+    kill_mid_storm(instance, storm, acknowledged, 300)
 
     assert len(acknowledged) >= 300
     db = sqlite3.connect(instance.sqlite_path)
@@ -81,9 +90,8 @@ def test_every_alert_payload_that_got_202_survives_kill_9_and_the_worker_applies
     port = instance.port
     acknowledged: list[tuple[int, int]] = []  # (intake id, alerts in it)
     lock = threading.Lock()
-    stop = threading.Event()
 
-    def storm(worker: int) -> None:
+    def storm(worker: int, stop: threading.Event) -> None:
         sent = 0
         while not stop.is_set() and sent < 500:
             alerts = [{"status": "firing", "labels": {"alertname": "HostDown", "instance": f"h{worker}-{sent}-{k}",
@@ -103,20 +111,7 @@ def test_every_alert_payload_that_got_202_survives_kill_9_and_the_worker_applies
                 with lock:
                     acknowledged.append((json.loads(payload)["intake"], len(alerts)))
 
-    try:
-        instance.start()
-        threads = [threading.Thread(target=storm, args=(i,)) for i in range(8)]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + 30
-        while len(acknowledged) < 200 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        instance.kill()
-        stop.set()
-        for thread in threads:
-            thread.join()
-    finally:
-        instance.kill()
+    kill_mid_storm(instance, storm, acknowledged, 200)
 
     assert len(acknowledged) >= 200
     db = sqlite3.connect(instance.sqlite_path)

@@ -129,8 +129,6 @@ def end_silence(actor: Actor, silence: Silence) -> Silence:
 
 def released(silence: Silence) -> int:
     """The silence is over: its alerts still firing are routed now. Returns how many."""
-    from . import intake
-
     current = published()
     held = list(Alert.objects.filter(silenced_by=silence, status=Alert.Status.FIRING))
     Alert.objects.filter(silenced_by=silence).update(silenced_by=None)

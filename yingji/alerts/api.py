@@ -9,6 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field, StrictBool
 
+from yingji.accounts.roles import require
+from yingji.core import clock
 from yingji.core.apischema import Id, Input, Text, When, found, responses
 
 from . import actions
@@ -58,9 +60,6 @@ def post_silence(request: HttpRequest, payload: SilenceIn) -> Status[dict[str, A
 
 @router.get("/silences", response=responses(200, list[SilenceOut], errors=(403,)), summary="Silences not yet over")
 def get_silences(request: HttpRequest) -> list[dict[str, Any]]:
-    from yingji.accounts.roles import require
-    from yingji.core import clock
-
     require(request.user, "silence")  # type: ignore[arg-type]
     return [_out(s) for s in Silence.objects.filter(ended_at__isnull=True, ends_at__gt=clock.now())[:200]]
 

@@ -13,18 +13,21 @@ from yingji.core import clock
 from yingji.incidents import api as incident_api
 from yingji.plans.store import published
 from yingji.timers import service as timers
-from yingji.web import cards
+from yingji.web import cards, words
 
-from . import actions, intake
+from . import (
+    actions,  # noqa: F401  (importing it registers the silence_end timer's handler)
+    intake,
+)
 from . import api as alert_api
 from .models import Alert, Silence
 
 timers.step(intake.process_pending)
-assert "silence_end" in timers.HANDLERS, actions.__name__  # registered by importing actions
 
 
-def _rows(incident: Any) -> list[Alert]:
-    return list(Alert.objects.filter(incident=incident).select_related("integration").order_by("first_seen_at", "id"))
+def _rows(incident: Any, limit: int | None = None) -> list[Alert]:
+    rows = Alert.objects.filter(incident=incident).select_related("integration").order_by("first_seen_at", "id")
+    return list(rows[:limit] if limit else rows)
 
 
 def _listed(incident: Any) -> list[dict[str, Any]]:
@@ -50,9 +53,8 @@ def alerts_card(incident: Any, plan: Any, user: Any) -> dict[str, Any] | None:
     rows = [{"title": a.title, "status": a.get_status_display(), "firing": a.status == Alert.Status.FIRING,
              "level": levels.get(a.level, a.level), "host": a.labels.get("host") or a.labels.get("instance") or "",
              "monitor": a.integration.name, "since": a.starts_at, "ended": a.ends_at,
-             "behind": plan.system(a.suppressed_by).name if a.suppressed_by and plan.system(a.suppressed_by)
-             else a.suppressed_by}
-            for a in _rows(incident)[:SHOWN]]
+             "behind": words.system_name(plan, a.suppressed_by)}
+            for a in _rows(incident, SHOWN)]
     return {"template": "alerts/_card.html", "alerts": rows, "total": total, "firing": firing,
             "all_resolved": firing == 0, "more": max(0, total - SHOWN)}
 
@@ -70,12 +72,10 @@ def maintenance_windows() -> list[dict[str, Any]]:
                                   starts_at__lte=now + ANNOUNCED_AHEAD)
     notices = []
     for silence in rows:
-        system = plan.system(silence.system) if plan and silence.system else None
         start, end = timezone.localtime(silence.starts_at), timezone.localtime(silence.ends_at)
         text = (_("Planned maintenance now, until %(end)s: %(system)s. %(reason)s") if silence.starts_at <= now
                 else _("Planned maintenance %(start)s to %(end)s: %(system)s. %(reason)s"))
         notices.append({"id": silence.pk, "text": text % {
-            "start": f"{start:%m-%d %H:%M}", "end": f"{end:%m-%d %H:%M}" if end.date() != start.date() or
-            silence.starts_at > now else f"{end:%H:%M}", "system": system.name if system else _("several systems"),
-            "reason": silence.reason}})
+            "start": f"{start:%m-%d %H:%M}", "end": f"{end:%m-%d %H:%M}",
+            "system": words.system_name(plan, silence.system) or _("several systems"), "reason": silence.reason}})
     return notices

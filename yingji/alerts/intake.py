@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -35,6 +34,7 @@ from yingji.incidents.escalation import context, say
 from yingji.incidents.models import Incident, Report
 from yingji.notify import service as notify
 from yingji.notify.models import Message
+from yingji.oncall.targets import resolve
 from yingji.plans.schema import Plan
 from yingji.plans.store import plan_of, published
 from yingji.timers import service as timers
@@ -297,19 +297,13 @@ def _open_incident_of(system: str, plan: Plan) -> Incident | None:
 def _tell_warning(alert: Alert, plan: Plan, targets: list[str]) -> None:
     if not targets:
         return
-    people = [p for p in _resolve(plan, targets)]
+    people = resolve(plan, targets, clock.now())
     system = plan.system(alert.system)
     level = next((lv.name for lv in plan.monitoring.levels if lv.code == alert.level), alert.level)
     notify.enqueue_plain(plan, Message.Kind.UPDATE, people, "alert_warning", {
         "level": level, "system": system.name if system else alert.system, "title": alert.title,
         "host": alert.labels.get("host") or alert.labels.get("instance") or "-"},
         channel_kinds=tuple(c.kind for c in plan.notifications.channels))
-
-
-def _resolve(plan: Plan, targets: list[str]) -> list[str]:
-    from yingji.oncall.targets import resolve
-
-    return resolve(plan, targets, clock.now())
 
 
 @timers.handler("alert_group")
@@ -364,7 +358,3 @@ def _maybe_all_resolved(incident_id: int) -> None:
     notify.enqueue(incident, Message.Kind.UPDATE, paged, "update", context(
         incident, plan, event=say(plan, gettext_lazy("All %(n)s alerts of this incident are resolved: check the "
                                                      "system and mark it restored."), n=count)))
-
-
-def max_body() -> int:
-    return int(settings.YINGJI_INTEGRATION_MAX_BYTES)

@@ -3,6 +3,8 @@ arrived (the intake), and the alerts the payloads say, each keyed by its upstrea
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -91,8 +93,6 @@ class Silence(models.Model):
         return self.ended_at is None and self.starts_at <= moment < self.ends_at  # type: ignore[operator]
 
     def matches(self, system: str, labels: dict[str, str]) -> bool:
-        import re
-
         return (not self.system or self.system == system) and all(
             re.fullmatch(pattern, labels.get(name, "")) for name, pattern in self.labels.items())
 

@@ -40,7 +40,7 @@ def declared_length(request: HttpRequest) -> int | None:
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:
     with translation.override(translation.get_language_from_request(request)):
         detail = _("The request body is larger than %(limit)d bytes.") % {"limit": limit}
-        if request.path.startswith("/api/"):
+        if request.path.startswith(("/api/", "/integrations/")):  # machines read JSON
             return HttpResponse(json.dumps({"detail": detail, "field": "body", "limit": limit}), status=413,
                                 content_type="application/json")
         return plain_page(413, _("Request too large"), detail,

@@ -33,8 +33,7 @@ def _hm(value: object) -> str:
 
 
 def _source(incident: Incident, plan: Plan) -> str:
-    reports = list(Report.objects.filter(incident=incident).order_by("reported_at")[:1])
-    first = reports[0] if reports else None
+    first = Report.objects.filter(incident=incident).order_by("reported_at").first()
     if first is None:
         return _("Opened at %(t)s.") % {"t": _hm(incident.reported_at)}
     where = _(", ").join(part for part in (first.location, words.department_name(plan, first.department)) if part)
@@ -44,7 +43,7 @@ def _source(incident: Incident, plan: Plan) -> str:
 
 
 def _scope(incident: Incident, plan: Plan) -> str:
-    systems = _(", ").join(s.name if (s := plan.system(code)) else code for code in incident.systems())
+    systems = _(", ").join(words.system_name(plan, code) for code in incident.systems())
     modes = DowntimeMode.objects.filter(incident=incident, ended_at__isnull=True).values_list("department", "mode")
     working = _(", ").join(_("%(department)s (%(mode)s)") % {
         "department": words.department_name(plan, d), "mode": DowntimeMode.Mode(m).label} for d, m in modes)

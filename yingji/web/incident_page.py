@@ -89,7 +89,8 @@ def incident_page(request: HttpRequest, number: str) -> HttpResponse:
         "mode_departments": [d for d in plan.departments
                              if getattr(user, "role", "") != "department_lead" or d.code == user.department],
         "notifications": _notifications(incident, plan, contacts),
-        "situation": _situation_reports(incident, plan, user),
+        # The form is outside the refreshed region: the 15-second refresh need not draft it again.
+        "situation": {} if request.headers.get("HX-Request") else _situation_reports(incident, plan, user),
         "cards": cards.cards_for(incident, plan, user),
         "no_channel": _("no channel"), "waiting": _("waiting"),
     }
@@ -371,10 +372,9 @@ def _checklists(incident: Incident, user: Any, plan: Plan) -> list[dict[str, Any
         procedure = plan.scenario(scenario) if scenario else None
         rows.append({"pk": pk, "unit": department or scenario, "department": department,
                      "contacts": escalation.scenario_contacts(incident, plan, procedure) if procedure else [],
-                     # A department's lead sees her own checklist open; whoever may act on a
-                     # procedure (the engineer on a regional virus fault) sees it open too.
-                     "mine": (department == getattr(user, "department", "") if department
-                              else not ended and _may_act_for(user, department)),
+                     # A department's lead sees her own checklist open; a procedure (a regional
+                     # virus fault: cut the area off) is what the whole incident is about, open for all.
+                     "mine": department == getattr(user, "department", "") if department else not ended,
                      "done": sum(1 for item in items if item["done"]), "total": len(items),
                      "name": name, "ack": ack, "acknowledged": acked_at is not None,
                      "may_act": not ended and _may_act_for(user, department),

@@ -23,7 +23,7 @@ from yingji.plans.schema import Plan
 from yingji.reviews.models import RegulatoryReport
 
 from . import words
-from .words import choice, department_name, grade_name, listed, people, scheme_name, target_name, word
+from .words import choice, department_name, grade_name, listed, people, scheme_name, system_name, target_name, word
 
 # Left out of an incident's timeline: one line per paper slip would bury the story.
 QUIET = {"record.added", "incident.loop_closed"}
@@ -54,11 +54,6 @@ WHY = {
     "merged": gettext_lazy("incident merged"), "override removed": gettext_lazy("override removed"),
     "fix deadline passed": gettext_lazy("fix deadline passed"),
 }
-
-
-def system_name(plan: Plan | None, code: str) -> str:
-    found = plan.system(code) if plan and code else None
-    return found.name if found else code
 
 
 def _fault_name(plan: Plan | None, code: str) -> str:

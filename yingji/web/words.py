@@ -99,6 +99,12 @@ def scheme_name(plan: Plan | None, scheme: str) -> str:
     return found.name if found is not None else scheme
 
 
+def system_name(plan: Plan | None, code: str) -> str:
+    """A system by its plan name; the code when the plan has no such system, "" for none."""
+    found = plan.system(code) if plan is not None and code else None
+    return found.name if found else code
+
+
 def department_name(plan: Plan | None, code: str) -> str:
     """A department's name, or a scenario's (scenario checklists stand where a department's do)."""
     if plan is None or not code:

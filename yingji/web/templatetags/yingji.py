@@ -85,4 +85,4 @@ def system_name(incident: Any, code: str | None = None) -> str:
 @register.filter
 def system_names(codes: Iterable[str], plan: Any) -> str:
     """Systems by their plan names, in a row."""
-    return words.listed(s.name if (s := plan.system(code)) else code for code in codes)
+    return words.listed(words.system_name(plan, code) for code in codes)
