@@ -94,9 +94,25 @@ def api(demo: Any) -> Any:
 
 def report(api_client: Api, system: str = "HIS", **extra: Any) -> Any:
     body = {"system": system, "symptom": "无法进入程序", "location": "门诊二楼3诊室", **extra}
-    response = api_client.post("/incidents", body)
-    assert response.status_code == 201, response.content
-    return response.json()
+    return merged(api_client, api_client.post("/incidents", body))
+
+
+def merged(api_client: Api, response: Any) -> dict[str, Any]:
+    """A report the API accepted (202), after the worker's merge step ran: the incident it made or
+    joined, as `GET /reports/{number}` tells it."""
+    from yingji.incidents.actions import merge_pending
+
+    assert response.status_code == 202, response.content
+    accepted = response.json()
+    assert accepted["status"] == "received" and accepted["status_url"].startswith("/r/"), accepted
+    while merge_pending():
+        pass
+    status = api_client.get(f"/reports/{accepted['report']}")
+    assert status.status_code == 200, status.content
+    told = status.json()
+    assert told["incident"], told
+    return {"id": told["incident_id"], "number": told["incident"], "report": told["number"], "status": told["status"],
+            "grade": told["grade"], "merged": told["merged"], "reports_count": told["reports_count"]}
 
 
 def pytest_configure(config: Any) -> None:

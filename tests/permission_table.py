@@ -15,14 +15,15 @@ CALLERS = {"reporter": "nurse-wang", "engineer": "eng-duty", "office": "info-dir
            "department_lead": "cashier-head", "viewer": "auditor", "admin": "admin",
            "anonymous": None, "garbage token": None}
 
-OK, CREATED, FORBIDDEN, UNAUTHORIZED = 200, 201, 403, 401
+OK, CREATED, ACCEPTED, FORBIDDEN, UNAUTHORIZED = 200, 201, 202, 403, 401
 
 # route -> (the state the object is put in first, statuses by caller). A caller left out is
 # refused with 403; anonymous and a garbage token are always 401.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "POST /incidents": (
-        "a published plan", {"reporter": CREATED, "engineer": CREATED, "office": CREATED, "commander": CREATED,
-                             "department_lead": CREATED, "admin": CREATED}),
+        "a published plan (202: stored, merged by the worker)",
+        {"reporter": ACCEPTED, "engineer": ACCEPTED, "office": ACCEPTED, "commander": ACCEPTED,
+         "department_lead": ACCEPTED, "admin": ACCEPTED}),
     "POST /incidents/{incident_id}/acknowledge": (
         "a class III, level 3 incident, reported", {"engineer": OK, "office": OK}),
     "POST /incidents/{incident_id}/arrive": ("… acknowledged", {"engineer": OK, "office": OK}),

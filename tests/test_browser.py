@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from yingji.incidents import actions
 from yingji.incidents.models import ChecklistItem, Incident
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -31,6 +32,14 @@ def login(browser: Any, base: str, username: str | None, **context_options: Any)
     return page
 
 
+def merged_on_the_page(page: Any) -> None:
+    """The status page answers before the worker has merged the report ("received"); once the
+    merge ran (here: the worker's step, called in its place), the page shows the incident by itself."""
+    assert page.locator("#incident-status").inner_text() == "已收到，正在转交"
+    assert actions.merge_pending() == 1
+    page.locator("#report-received").wait_for(state="detached", timeout=5000)  # its 1 s refresh
+
+
 def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, live_server: Any, demo: Any) -> None:
     base = live_server.url
 
@@ -46,6 +55,7 @@ def test_an_incident_from_report_to_restored_in_the_chinese_ui(browser: Any, liv
     nurse.click("#report-submit")
     reference = nurse.locator("#report-number").inner_text()
     assert reference.startswith("R")
+    merged_on_the_page(nurse)
     assert nurse.locator("#incident-status").inner_text() == "已报告"
     status_url = nurse.url
     incident = Incident.objects.get()

@@ -8,6 +8,7 @@ from typing import Any
 from django.test import Client
 
 from yingji.core import clock
+from yingji.incidents import actions
 from yingji.incidents.models import Incident, Report
 
 from .conftest import RESTORED, report
@@ -102,7 +103,7 @@ def test_phone_reports_are_logged_by_the_information_center_only(api: Any) -> No
             "channel": "phone"}
     assert api("nurse-wang").post("/incidents", body).status_code == 403
     response = api("eng-duty").post("/incidents", body)
-    assert response.status_code == 201
+    assert response.status_code == 202
     logged = Report.objects.get(number=response.json()["report"])
     assert (logged.channel, logged.logged_by, logged.reporter_name) == ("phone", "eng-duty", "李医生")
 
@@ -114,11 +115,16 @@ def test_the_web_form_takes_a_report_without_login_and_shows_its_status(demo: An
     response = client.post("/report", {"system": "HIS", "symptom": "无法保存数据", "location": "门诊药房",
                                        "phone": "8123"})
     assert response.status_code == 302
-    status = client.get(response["Location"])
-    text = status.content.decode()
+    # Answered before the worker merged it: the reference at once, and "received".
     saved = Report.objects.get()
-    assert saved.number in text and saved.incident.number in text
-    assert "已报告" in text
+    waiting = client.get(response["Location"]).content.decode()
+    assert saved.incident is None and saved.number in waiting and 'id="report-received"' in waiting
+    assert "已收到" in waiting and 'hx-trigger="every 1s"' in waiting
+    assert actions.merge_pending() == 1
+    text = client.get(response["Location"]).content.decode()
+    saved.refresh_from_db()
+    assert saved.number in text and saved.incident is not None and saved.incident.number in text
+    assert "已报告" in text and 'id="report-received"' not in text
 
 
 def test_the_web_form_names_the_field_that_is_wrong(demo: Any) -> None:

@@ -42,7 +42,9 @@ def kill_mid_storm(instance: Instance, storm: Callable[[int, threading.Event], N
         instance.kill()
 
 
-def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
+def test_every_report_that_got_202_survives_kill_9_and_a_new_worker_merges_it(tmp_path: Path) -> None:
+    """Kill -9 the server mid report storm: every report answered 202 is in the file (the group
+    commit made it durable before the answer), and a new worker merges each into an incident."""
     instance = Instance(tmp_path)
     token = instance.setup()
     port = instance.port
@@ -63,7 +65,7 @@ def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
                 payload = response.read()
             except (OSError, http.client.HTTPException):
                 continue  # the server died before answering in full: never acknowledged
-            if response.status == 201:
+            if response.status == 202:
                 with lock:
                     acknowledged.append(json.loads(payload)["report"])
 
@@ -74,6 +76,17 @@ def test_every_report_that_got_201_survives_kill_9(tmp_path: Path) -> None:
     stored = {row[0] for row in db.execute("SELECT number FROM incidents_report")}
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged reports lost, e.g. {sorted(missing)[:5]}"
+    pending = "SELECT count(*) FROM incidents_report WHERE incident_id IS NULL"
+    worker = instance.worker()
+    try:
+        deadline = time.monotonic() + 60
+        while db.execute(pending).fetchone()[0] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert db.execute(pending).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM incidents_report WHERE merge_error != ''").fetchone()[0] == 0
     counted = dict(db.execute("SELECT system, SUM(reports_count) FROM incidents_incident GROUP BY system"))
     per_system = dict(db.execute("SELECT system, COUNT(*) FROM incidents_report GROUP BY system"))
     assert counted == per_system  # the counters agree with the rows: no half-written report

@@ -22,7 +22,7 @@ from yingji.incidents.models import Incident
 from yingji.notify.models import Message
 from yingji.notify.service import ack_token
 
-from .test_browser import login
+from .test_browser import login, merged_on_the_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,6 +78,8 @@ def test_the_outage_walked_by_each_role(browser: Any, live_server: Any, demo: An
     nurse.click("#report-form summary")
     nurse.select_option("#scope", "hospital")
     nurse.click("#report-submit")
+    shoot(nurse, "report-received")
+    merged_on_the_page(nurse)
     shoot(nurse, "report-status")
     incident = Incident.objects.get()
     url = f"{base}/incidents/{incident.number}"

@@ -79,7 +79,7 @@ def test_two_workers_on_postgresql_never_fire_or_deliver_twice(tmp_path: Path, p
                 conn = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=10)
                 conn.request("POST", "/api/v1/incidents", json.dumps({"system": system, "symptom": "down"}),
                              {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-                assert conn.getresponse().status == 201
+                assert conn.getresponse().status == 202
 
             def count(sql: str) -> int:
                 with psycopg.connect(pg_database) as db:

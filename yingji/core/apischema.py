@@ -63,7 +63,7 @@ class ValidationErrorOut(ErrorOut):
 
 
 ERROR_BODIES: dict[int, type[ErrorOut]] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut,
-                                           409: ConflictOut, 413: ErrorOut, 422: ValidationErrorOut}
+                                           409: ConflictOut, 413: ErrorOut, 422: ValidationErrorOut, 503: ErrorOut}
 
 
 def responses(status: int, body: Any, errors: tuple[int, ...] = (), public: bool = False) -> dict[int, Any]:
@@ -71,7 +71,8 @@ def responses(status: int, body: Any, errors: tuple[int, ...] = (), public: bool
 
     Every route can answer 422 (a parameter does not validate); every route behind a token can
     answer 401. `errors` adds the rest: 400 BadInput, 403 Forbidden, 404 a missing object, 409 a
-    state that does not allow it, 413 a body over YINGJI_BODY_MAX_BYTES.
+    state that does not allow it, 413 a body over YINGJI_BODY_MAX_BYTES, 503 nothing was stored
+    because the database failed (send it again).
     """
     codes = {422, *errors} | (set() if public else {401})
     return {status: body, **{code: ERROR_BODIES[code] for code in sorted(codes)}}

@@ -8,19 +8,22 @@ the CLI and the worker call these and nothing else that writes.
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import allowed, require
-from yingji.core import audit, clock, numbers
+from yingji.core import audit, clock, groupcommit, numbers
 from yingji.core.actors import WORKER, Actor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
@@ -37,6 +40,7 @@ from .escalation import record as _log
 from .models import Bulletin, ChecklistItem, DepartmentTask, DowntimeMode, Incident, Notice, Report, SystemState
 
 S = Incident.Status
+log = logging.getLogger("yingji.incidents")
 SCOPE_ORDER = [c.value for c in Incident.Scope]
 
 # From which states each lifecycle action may be taken.
@@ -264,11 +268,12 @@ def _text(field: str, value: str | None, limit: int, required: bool = False) -> 
     return value
 
 
-def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "", phone: str = "",
-                 reporter_name: str = "", department: str = "", patients_affected: int = 0,
-                 security_suspected: bool = False, scope: str = "", channel: str = Report.Channel.WEB,
-                 fault: str = "") -> Intake:
-    """Record a fault report; join the open incident on that system or open a new one."""
+def _checked_report(actor: Actor, *, system: str, symptom: str, location: str = "", phone: str = "",
+                    reporter_name: str = "", department: str = "", patients_affected: int = 0,
+                    security_suspected: bool = False, scope: str = "", channel: str = Report.Channel.WEB,
+                    fault: str = "") -> Report:
+    """A fault report checked against the role and the published plan, not yet stored; raises
+    Forbidden or BadInput naming the field, before anything is written."""
     if not allowed(actor, "phone_report" if channel == Report.Channel.PHONE else "report"):
         raise Forbidden(_("Your role may not report faults."), action="report")
     current = published()
@@ -290,48 +295,111 @@ def report_fault(actor: Actor, *, system: str, symptom: str, location: str = "",
         raise BadInput("patients_affected", _("Must be a whole number, 0 or more."))
     fault = _fault(plan, fault)
     user = actor if isinstance(actor, User) else None
+    return Report(
+        plan_version_id=version_id, actor=actor_name(actor), system=system, symptom=symptom, location=location,
+        phone=phone, reporter_name=reporter_name or (user.get_full_name() if user else ""),
+        department=department or (user.department if user else ""),
+        patients_affected=patients_affected, security_suspected=security_suspected, scope=scope, fault=fault,
+        channel=channel, user=user, logged_by=actor_name(actor) if channel == Report.Channel.PHONE else "",
+        reported_at=clock.now(),
+    )
 
-    now = clock.now()
+
+def _store(report: Report) -> Report:
+    """Give a checked report its reference number and access key, and keep it (in writing())."""
+    day = _local_day(plan_of(report.plan_version_id or 0), report.reported_at)
+    report.number = f"R{day}-{audit.next_number('report:' + day):04d}"
+    report.access_key = secrets.token_urlsafe(16)
+    report.save(force_insert=True)
+    return report
+
+
+def accept_report(actor: Actor, **fields: Any) -> Report:
+    """The form's and the API's intake: check, store, answer. The reporter has the reference and
+    the `/r/<key>` page at once; the worker merges, grades and pages (`merge_pending`), so a storm
+    of reports costs each reporter one short append, shared with the reports arriving with it."""
+    report = _checked_report(actor, **fields)
+    return groupcommit.appends.run(lambda: _store(report))
+
+
+def report_fault(actor: Actor, **fields: Any) -> Intake:
+    """Store a report and merge it at once, in one transaction: for callers already in the
+    worker or on the command line (a monitor's alert group, `yingji`, tests)."""
+    report = _checked_report(actor, **fields)
     with audit.writing():
-        incident = (Incident.objects
-                    .filter(system=system, status__in=Incident.OPEN,
-                            last_report_at__gte=now - timedelta(seconds=plan.intake.merge_window))
-                    .order_by("-last_report_at").first())
-        merged = incident is not None
+        return _merge(_store(report))
+
+
+MERGE_BATCH = 100
+MERGE_BUDGET_S = 0.03  # how long one merge transaction may hold the write lock
+
+
+@timers.step
+def merge_pending(limit: int = MERGE_BATCH, budget_s: float = MERGE_BUDGET_S) -> int:
+    """The worker's step: merge stored reports in arrival order, a short transaction at a time, so
+    that the form and the API keep answering while a storm is merged. A report whose merge fails
+    for a reason other than the database keeps its error and stays listed; the rest go on."""
+    waiting = Report.objects.filter(incident__isnull=True, merge_error="")
+    if not waiting.exists():
+        return 0
+    done, deadline = 0, time.monotonic() + budget_s
+    with audit.writing():
+        for report in waiting.order_by("id")[:limit]:
+            try:
+                with transaction.atomic():
+                    _merge(report)
+            except DatabaseError:
+                raise  # the database is at fault: the whole batch is tried again next round
+            except Exception as exc:
+                log.exception("report %s could not be merged", report.number)
+                Report.objects.filter(pk=report.pk).update(merge_error=f"{type(exc).__name__}: {exc}"[:2000])
+            done += 1
+            if time.monotonic() > deadline:
+                break
+    return done
+
+
+def _merge(report: Report) -> Intake:
+    """Join the open incident on the report's system whose last report is within the merge
+    window, or open one; under the write lock, so a storm makes exactly one incident. The
+    report's own time counts, not the merge's: the plan's clocks start when the fault was told."""
+    plan = plan_of(report.plan_version_id or 0)
+    actor, now = report.actor or "anonymous", report.reported_at
+    incident = (Incident.objects
+                .filter(system=report.system, status__in=Incident.OPEN,
+                        last_report_at__gte=now - timedelta(seconds=plan.intake.merge_window))
+                .order_by("-last_report_at").first())
+    merged = incident is not None
+    if incident is None:
         day = _local_day(plan, now)
-        if incident is None:
-            incident = Incident.objects.create(
-                number=f"YJ{day}-{audit.next_number('incident:' + day):03d}",
-                plan_version_id=version_id, system=system, title=symptom, location=location,
-                scope=scope or Incident.Scope.TERMINAL, patients_affected=patients_affected,
-                security_suspected=security_suspected, reports_count=1, reported_at=now,
-                last_report_at=now, fault=fault, cause=_cause_of(plan, fault, Incident.Cause.UNKNOWN),
-            )
-            _log(actor, "incident.opened", incident, number=incident.number, system=system,
-                 plan_version=version_id, symptom=symptom, location=location)
-            _regrade(actor, incident, "reported")
-            _set_board(incident)
-            escalation.on_open(incident)
-        else:
-            widened = _widen(incident, plan, scope, patients_affected, security_suspected, fault)
-            Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + 1,
-                                                           last_report_at=now)
-            incident.reports_count += 1
-            if widened:
-                _regrade(actor, incident, "report")
-                _set_board(incident)
-        report = Report.objects.create(
-            number=f"R{day}-{audit.next_number('report:' + day):04d}", access_key=secrets.token_urlsafe(16),
-            incident=incident, system=system, symptom=symptom, location=location, phone=phone,
-            reporter_name=reporter_name or (user.get_full_name() if user else ""),
-            department=department or (user.department if user else ""),
-            patients_affected=patients_affected, security_suspected=security_suspected, scope=scope, fault=fault,
-            channel=channel, user=user,
-            logged_by=actor_name(actor) if channel == Report.Channel.PHONE else "", reported_at=now,
+        incident = Incident.objects.create(
+            number=f"YJ{day}-{audit.next_number('incident:' + day):03d}",
+            plan_version_id=report.plan_version_id or 0, system=report.system, title=report.symptom,
+            location=report.location, scope=report.scope or Incident.Scope.TERMINAL,
+            patients_affected=report.patients_affected, security_suspected=report.security_suspected,
+            reports_count=1, reported_at=now, last_report_at=now, fault=report.fault,
+            cause=_cause_of(plan, report.fault, Incident.Cause.UNKNOWN),
         )
-        _log(actor, "report.received", incident, report=report.number, channel=channel, merged=merged,
-             location=location, department=report.department)
-        _reported_from(actor, incident, plan, report.department)  # a scenario started on open counts it too
+        _log(actor, "incident.opened", incident, number=incident.number, system=report.system,
+             plan_version=report.plan_version_id, symptom=report.symptom, location=report.location)
+        _regrade(actor, incident, "reported")
+        _set_board(incident)
+        escalation.on_open(incident)
+    else:
+        widened = _widen(incident, plan, report.scope, report.patients_affected, report.security_suspected,
+                         report.fault)
+        latest = max(incident.last_report_at or now, now)
+        Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + 1, last_report_at=latest)
+        incident.reports_count += 1
+        incident.last_report_at = latest
+        if widened:
+            _regrade(actor, incident, "report")
+            _set_board(incident)
+    report.incident, report.joined = incident, merged
+    report.save(update_fields=["incident", "joined"])
+    _log(actor, "report.received", incident, report=report.number, channel=report.channel, merged=merged,
+         location=report.location, department=report.department)
+    _reported_from(actor, incident, plan, report.department)  # a scenario started on open counts it too
     return Intake(incident, report, merged)
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
+from django.db import OperationalError
 from django.http import Http404, HttpRequest
 from django.urls import register_converter
 from django.utils.translation import gettext as _
@@ -26,6 +28,8 @@ from yingji.recovery.api import router as recovery_router
 
 from . import actions
 from .models import Incident, Report, SystemState
+
+log = logging.getLogger("yingji.api")
 
 
 class TokenAuth(HttpBearer):
@@ -67,6 +71,15 @@ def validation_error(request: HttpRequest, exc: ValidationError):  # type: ignor
                                          "field": first["field"], "errors": errors}, status=422)
 
 
+@api.exception_handler(OperationalError)
+def database_failed(request: HttpRequest, exc: OperationalError):  # type: ignore[no-untyped-def]
+    """The database refused (locked past its timeout, disk full): nothing was stored, so the
+    caller is told to send it again rather than handed a bare 500."""
+    log.warning("API %s %s: database failed: %s", request.method, request.path, exc)
+    return api.create_response(request, {"detail": _("Not stored: the database is busy or failed; send it again."),
+                                         "field": ""}, status=503)
+
+
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError):  # type: ignore[no-untyped-def]
     return api.create_response(request, {"detail": "Authorization: Bearer <token> required; "
@@ -93,29 +106,27 @@ class ReportIn(Input):
     channel: Literal["api", "phone"] = "api"
 
 
-class ReportOut(Schema):
-    id: int
-    number: str
-    report: str
-    status: str
-    grade: dict[str, str]
-    merged: bool
-    reports_count: int
+class ReportAcceptedOut(Schema):
+    report: str = Field(description="the reference number to give the reporter")
+    status: Literal["received"]
+    status_url: str = Field(description="the reporter's status page, no login needed")
+    url: str = Field(description="GET it for the incident the report was merged into")
 
 
 def _grades(incident: Incident) -> dict[str, str]:
     return incident.grades()
 
 
-@api.post("/incidents", response=responses(201, ReportOut, errors=(400, 403, 413)), summary="Report a fault")
+@api.post("/incidents", response=responses(202, ReportAcceptedOut, errors=(400, 403, 413, 503)),
+          summary="Report a fault")
 def post_report(request: HttpRequest, payload: ReportIn) -> Status[dict[str, Any]]:
+    """Stored before the answer; the worker merges it into an incident, grades and pages within
+    a second. `GET /reports/{number}` then names the incident."""
     data = payload.model_dump()
     channel = data.pop("channel")
-    intake = actions.report_fault(request.user, channel=channel, **data)  # type: ignore[arg-type]
-    incident = intake.incident
-    return Status(201, {"id": incident.pk, "number": incident.number, "report": intake.report.number,
-                 "status": incident.status, "grade": _grades(incident), "merged": intake.merged,
-                 "reports_count": incident.reports_count})
+    report = actions.accept_report(request.user, channel=channel, **data)  # type: ignore[arg-type]
+    return Status(202, {"report": report.number, "status": "received", "status_url": f"/r/{report.access_key}",
+                        "url": f"/api/v1/reports/{report.number}"})
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -390,8 +401,12 @@ _finished: list[bool] = []
 
 class ReportStatusOut(Schema):
     number: str
-    incident: str
-    status: str
+    incident: str | None = Field(description="empty until the worker has merged the report")
+    incident_id: int | None
+    status: str = Field(description="the incident's status, or received while the report waits to be merged")
+    grade: dict[str, str]
+    merged: bool = Field(description="the report joined an incident already open")
+    reports_count: int
     reported_at: str | None
     told_restored_at: str | None
 
@@ -400,7 +415,11 @@ class ReportStatusOut(Schema):
          summary="A report and the status of its incident")
 def get_report(request: HttpRequest, number: Text) -> dict[str, Any]:
     report = found(Report.objects.select_related("incident"), "number", number=number)
-    return {"number": report.number, "incident": report.incident.number, "status": report.incident.status,
+    incident = report.incident
+    return {"number": report.number, "incident": incident.number if incident else None,
+            "incident_id": incident.pk if incident else None, "status": incident.status if incident else "received",
+            "grade": _grades(incident) if incident else {}, "merged": report.joined,
+            "reports_count": incident.reports_count if incident else 0,
             "reported_at": _iso(report.reported_at), "told_restored_at": _iso(report.told_restored_at)}
 
 

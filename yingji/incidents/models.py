@@ -142,7 +142,11 @@ class Incident(models.Model):
 
 class Report(models.Model):
     """One fault report as the reporter sent it. Never deleted; merged reports point at the
-    incident they joined, so every reporter can be told when it is fixed."""
+    incident they joined, so every reporter can be told when it is fixed.
+
+    A report from the form or the API is stored first (the intake: reference number, access key,
+    what was said) and answered at once; the worker then merges it (`incident` set, `joined` if
+    it joined an open incident), grades and pages. Until then `incident` is empty."""
 
     class Channel(models.TextChoices):
         WEB = "web", _("Report form")
@@ -152,7 +156,11 @@ class Report(models.Model):
 
     number = models.CharField(max_length=24, unique=True)
     access_key = models.CharField(max_length=32, unique=True)
-    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="reports")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.PROTECT, related_name="reports")
+    plan_version = models.ForeignKey(PlanVersion, null=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(max_length=150, blank=True)  # who sent it, as the audit chain names them
+    joined = models.BooleanField(default=False)  # merged into an incident that was already open
+    merge_error = models.TextField(blank=True)  # a merge that failed for a reason other than the database
     system = models.CharField(max_length=40)
     symptom = models.CharField(max_length=500)
     location = models.CharField(max_length=200, blank=True)
@@ -172,6 +180,8 @@ class Report(models.Model):
 
     class Meta:
         ordering = ["reported_at"]
+        indexes = [models.Index(fields=["id"], condition=models.Q(incident__isnull=True, merge_error=""),
+                                name="report_to_merge")]
 
     def __str__(self) -> str:
         return self.number

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.signing import BadSignature, SignatureExpired
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -125,9 +125,10 @@ def report_form(request: HttpRequest) -> HttpResponse:
         phone_mode = False
     current = published()
     errors: dict[str, str] = {}
+    status = 0
     if request.method == "POST" and current:
         try:
-            intake = actions.report_fault(
+            report = actions.accept_report(
                 user or ANONYMOUS,
                 system=posted(request, "system"), symptom=posted(request, "symptom"),
                 location=posted(request, "location"), phone=posted(request, "phone"),
@@ -140,8 +141,11 @@ def report_form(request: HttpRequest) -> HttpResponse:
             )
         except BadInput as exc:
             errors[exc.field] = exc.message
+        except OperationalError:  # nothing was stored: keep what was typed and say to send it again
+            errors["symptom"] = _("Not stored: the database is busy or failed; press Send report again.")
+            status = 503
         else:
-            return redirect("report_status", key=intake.report.access_key)
+            return redirect("report_status", key=report.access_key)
     plan = current[1] if current else None
     last_location = unquote(request.COOKIES.get("yj_location", ""))
     board = {s.code: s for s in _board()}
@@ -152,7 +156,7 @@ def report_form(request: HttpRequest) -> HttpResponse:
         "plan": plan, "errors": errors, "form": request.POST, "phone_mode": phone_mode,
         "board": board, "systems": systems, "last_location": last_location,
         "scopes": Incident.Scope.choices, "default_phone": getattr(user, "phone", ""),
-    }, status=400 if errors else 200)
+    }, status=(status or 400) if errors else 200)
 
 
 def open_incident(state: SystemState | None) -> Incident | None:
@@ -190,9 +194,9 @@ def report_status(request: HttpRequest, key: str) -> HttpResponse:
         # A link copied by hand from an SMS or a note: say what happened and how to go on, in the
         # reader's language, rather than the site's bare "not found".
         return render(request, "web/report_missing.html", status=404)
-    incident = report.incident
-    while incident.merged_into_id:
-        incident = incident.merged_into  # type: ignore[assignment]
+    incident = report.incident  # None for the moment between the answer and the worker's merge
+    while incident is not None and incident.merged_into_id:
+        incident = incident.merged_into
     response = render(request, "web/report_status.html", {"report": report, "incident": incident})
     if report.location:
         # Remember the workstation's place for its next report; quoted because headers are latin-1.
