@@ -106,6 +106,49 @@ def test_resolved_alerts_resolve_and_the_incident_says_all_are_resolved(api: Any
     assert "data-all-resolved" in html
 
 
+def publish_monitoring(**changes: Any) -> None:
+    import yaml
+
+    from yingji.plans import actions as plan_actions
+    from yingji.plans.loader import template_text
+    from yingji.plans.store import forget_published
+
+    data = yaml.safe_load(template_text("zh"))
+    data["monitoring"].update(changes)
+    plan_actions.import_and_publish(CLI, yaml.safe_dump(data, allow_unicode=True), note="monitoring")
+    forget_published()
+
+
+def test_where_the_plan_says_so_the_monitor_restores_what_only_monitors_reported(api: Any) -> None:
+    publish_monitoring(resolve_restores=True)
+    clock.freeze(clock.now())
+    _made, path = integration()
+
+    def outage(host: str, reported_by_a_person: bool) -> Incident:
+        post(path, am_payload([host], alertname="DatabaseDown", system="DB"))
+        work_until(clock.now() + timedelta(seconds=31))
+        incident = Incident.objects.get(system="DB", status="reported")
+        if reported_by_a_person:
+            api("nurse-wang").post("/incidents", {"system": "DB", "symptom": "数据库连不上"})
+            intake.incident_actions.merge_pending()
+        post(path, am_payload([host], status="resolved", alertname="DatabaseDown", system="DB"))
+        work_until(clock.now() + timedelta(seconds=1))
+        incident.refresh_from_db()
+        return incident
+
+    flapped = outage("db-0", reported_by_a_person=False)
+    assert flapped.status == "restored"  # a flap nobody acknowledged: restored by the monitor
+    entry = AuditEntry.objects.get(subject_id=flapped.pk, action="incident.restored")
+    assert entry.actor == "monitor:prometheus" and entry.data["unconfirmed"] and entry.data["checks"] == []
+    page = Client()
+    page.force_login(User.objects.get(username="eng-duty"))
+    html = page.get(f"/incidents/{flapped.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "监控系统标记已恢复" in html and "未经人工确认" in html
+    reported = outage("db-1", reported_by_a_person=True)
+    assert reported.pk != flapped.pk and reported.status == "reported"  # a person reported it: the engineer restores
+    assert AuditEntry.objects.filter(subject_id=reported.pk, action="alerts.resolved").exists()
+
+
 def test_rules_map_labels_to_systems_and_an_orange_warning_tells_without_an_incident(api: Any) -> None:
     import yaml
 

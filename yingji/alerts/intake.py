@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from yingji.core import audit, clock
+from yingji.core import audit, clock, groupcommit
 from yingji.core.actors import WORKER, monitor
 from yingji.incidents import actions as incident_actions
 from yingji.incidents.escalation import context, say
@@ -88,8 +88,9 @@ def receive(integration_id: int, kind: str, body: bytes) -> Received:
             Intake.objects.create(integration_id=integration_id, received_at=now, body=text,
                                   state=Intake.State.DEAD, field=exc.field[:200], error=exc.message)
         raise
-    with transaction.atomic():
-        row = Intake.objects.create(integration_id=integration_id, received_at=now, body=text, alerts=len(events))
+    # Shared with the payloads arriving with it: one commit (one fsync) for a storm's concurrent posts.
+    row = groupcommit.appends.run(lambda: Intake.objects.create(
+        integration_id=integration_id, received_at=now, body=text, alerts=len(events)))
     return Received(row.pk, len(events))
 
 
@@ -352,6 +353,12 @@ def _maybe_all_resolved(incident_id: int) -> None:
     count = Alert.objects.filter(incident=incident).count()
     audit.append(WORKER.name, "alerts.resolved", "incident", incident.pk, {"count": count})
     plan = plan_of(incident.plan_version_id)
+    if plan.monitoring.resolve_restores and not incident.reports.exclude(channel=Report.Channel.MONITOR).exists():
+        by = Alert.objects.filter(incident=incident).values_list("integration__name", flat=True).first() or ""
+        with translation.override(plan.hospital.language):
+            note = _("All %(n)s alerts resolved") % {"n": count}
+        incident_actions.restore(monitor(by), incident, note=note, by_monitor=True)
+        return
     paged = list(dict.fromkeys(Message.objects.filter(
         incident=incident, kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION)).exclude(person="")
         .values_list("person", flat=True)))

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from yingji.accounts.models import User
 from yingji.accounts.roles import allowed, require
 from yingji.core import audit, clock, groupcommit, numbers
-from yingji.core.actors import WORKER, Actor, actor_name
+from yingji.core.actors import MONITOR_PREFIX, WORKER, Actor, SystemActor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
 from yingji.notify.models import Message
@@ -630,21 +630,31 @@ def stand_down(actor: Actor, incident: Incident) -> Incident:
     return incident
 
 
-def restore(actor: Actor, incident: Incident, note: str = "", checks: list[int] | None = None) -> Incident:
+def restore(actor: Actor, incident: Incident, note: str = "", checks: list[int] | None = None,
+            by_monitor: bool = False) -> Incident:
     """The system works again: the board turns green and every linked reporter is told. The
-    engineer first confirms each of the plan's restore checks (a full test, data from backup)."""
+    engineer first confirms each of the plan's restore checks (a full test, data from backup).
+
+    `by_monitor`: a monitor whose every alert resolved restores an incident only monitors reported,
+    where the plan says so (`monitoring.resolve_restores`), also before anyone acknowledged it (a
+    flap). No person confirmed the checks, and the chain says which were left unconfirmed."""
     with audit.writing():
         incident = _locked(incident)
-        _check(actor, incident, "restore")
+        if by_monitor and not (isinstance(actor, SystemActor) and actor.name.startswith(MONITOR_PREFIX)):
+            raise Forbidden(_("Only a monitor restores by itself."), action="restore")
+        if not (by_monitor and incident.status == S.REPORTED):
+            _check(actor, incident, "restore")
         required = plan_of(incident.plan_version_id).recovery.restore_checks
         missing = [text for i, text in enumerate(required) if i not in set(checks or [])]
-        if missing:
+        if missing and not by_monitor:
             raise BadInput("checks", _("Confirm each check before marking it restored: %(checks)s") % {
                 "checks": _("; ").join(text.rstrip("。.") for text in missing)})
         now = clock.now()
         incident.status, incident.restored_at = S.RESTORED, now
         incident.save(update_fields=["status", "restored_at"])
-        _log(actor, "incident.restored", incident, note=_text("note", note, 2000), checks=list(required))
+        confirmed = [text for text in required if text not in missing]
+        _log(actor, "incident.restored", incident, note=_text("note", note, 2000), checks=confirmed,
+             **({"unconfirmed": missing} if by_monitor else {}))
         _regrade(actor, incident, "restored")
         escalation.on_restored(actor, incident, _tell_reporters(incident, now))
         regulatory.on_handling_ended(incident)

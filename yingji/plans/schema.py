@@ -735,6 +735,9 @@ class Monitoring(Strict):
                                      "incident opened join it at once; this is how often they are told")
     repeat_interval: Duration = Field(parse_duration("4h"), description="an unchanged group is told again after this")
     scope: Scope = Field("partial", description="the scope of an incident an alert opens")
+    resolve_restores: bool = Field(False, description="when every alert of an incident no person reported "
+                                   "is resolved, the monitor marks it restored (the restore checks are recorded "
+                                   "as not confirmed by a person); otherwise the engineer restores")
 
     def level(self, severity: str) -> WarningLevel | None:
         wanted = (severity or "").strip().lower()

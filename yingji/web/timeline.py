@@ -156,7 +156,9 @@ def describe(entry: AuditEntry, plan: Plan | None = None) -> Line:
         "incident.on_site": lambda: _("Engineer on site"),
         "incident.activated": lambda: _("Emergency plan activated: %(level)s") % d,
         "incident.stood_down": lambda: _("Plan stood down"),
-        "incident.restored": lambda: _noted(_("Restored"), d.get("note")),
+        "incident.restored": lambda: _noted(_("Restored"), d.get("note")) if "unconfirmed" not in raw else _(
+            "Restored by the monitor: every alert resolved; not confirmed by a person: %(checks)s") % {
+            "checks": _("; ").join(str(c).rstrip("。.") for c in raw["unconfirmed"]) or _("nothing to confirm")},
         "reporters.told": lambda: _("%(reports)s reports marked restored; %(users)s reporters told in the app") % d,
         "incident.closed": lambda: _noted(_("Closed"), d.get("note")),
         "incident.cancelled": lambda: _("Cancelled: %(reason)s") % d,
