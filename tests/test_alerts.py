@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from yingji.accounts.models import User
@@ -147,6 +148,41 @@ def test_where_the_plan_says_so_the_monitor_restores_what_only_monitors_reported
     reported = outage("db-1", reported_by_a_person=True)
     assert reported.pk != flapped.pk and reported.status == "reported"  # a person reported it: the engineer restores
     assert AuditEntry.objects.filter(subject_id=reported.pk, action="alerts.resolved").exists()
+
+
+def test_a_measured_value_grades_by_the_plans_thresholds(api: Any) -> None:
+    publish_monitoring(thresholds=[
+        {"labels": {"alertname": "(?i).*cpu.*"}, "above": 98, "level": "red"},
+        {"labels": {"alertname": "(?i).*cpu.*"}, "above": 90, "level": "orange", "ref": "B"},
+        {"labels": {"alertname": "(?i).*cpu.*"}, "above": 90, "level": "orange"}])
+    clock.freeze(clock.now())
+    _generic, generic_path = integration("generic", "cpu-script")
+    _grafana, grafana_path = integration("grafana", "grafana")
+    for key, value in (("hot", 99.5), ("warm", "95"), ("cool", 40), ("unknown", "n/a")):
+        assert post(generic_path, {"system": "LIS", "title": "HighCPU", "severity": "critical", "value": value,
+                                   "dedup_key": key, "labels": {"alertname": "HighCPU"}}).status_code == 202
+    grafana = am_payload(["lis-9"], alertname="HighCpuUsage", severity="critical", system="LIS")
+    grafana["version"] = "1"
+    grafana["alerts"][0]["values"] = {"A": 12.0, "B": 93.0, "C": 1}
+    assert post(grafana_path, grafana).status_code == 202
+    work_until(clock.now() + timedelta(seconds=1))
+    levels = {a.fingerprint: a.level for a in Alert.objects.all()}
+    # Above 98: red; above 90: orange (Grafana by its ref B, not the larger ref A or the condition C);
+    # matched but above nothing: the last level; a value that is not a number: by severity.
+    assert levels == {"hot": "red", "warm": "orange", "cool": "orange", "unknown": "red",
+                      "fp-HighCpuUsage-lis-9": "orange"}
+
+
+def test_a_threshold_names_a_level_of_the_plan() -> None:
+    import yaml
+
+    from yingji.plans.loader import PlanInvalid, parse_plan, template_text
+
+    data = yaml.safe_load(template_text("en"))
+    data["monitoring"]["thresholds"] = [{"labels": {"alertname": "HighCPU"}, "above": 90, "level": "amber"}]
+    with pytest.raises(PlanInvalid) as refused:
+        parse_plan(yaml.safe_dump(data))
+    assert "monitoring.thresholds[0].level: unknown warning level 'amber'" in str(refused.value)
 
 
 def test_rules_map_labels_to_systems_and_an_orange_warning_tells_without_an_incident(api: Any) -> None:

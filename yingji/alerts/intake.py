@@ -205,7 +205,7 @@ def _heartbeat_missed(timer: timers.Timer) -> None:
 
 def _new_alert(integration: Integration, event: Event, plan: Plan, systems: set[str], row: Intake,
                now: Any) -> Alert:
-    level = plan.monitoring.level(event.severity)
+    level = plan.monitoring.level_for(event.severity, event.labels, event.values)
     return Alert(
         integration=integration, fingerprint=event.fingerprint, upstream_id=event.upstream_id,
         status=event.status, title=event.title[:300], severity=event.severity[:40],

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,6 +55,7 @@ class Event:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     upstream_id: str = ""
+    values: dict[str, float] = field(default_factory=dict)  # what the monitor measured, for the plan's thresholds
 
 
 def parse(kind: str, body: bytes | str) -> list[Event]:
@@ -125,6 +127,21 @@ def _status(value: Any, where: str, resolved: tuple[str, ...] = ("resolved",)) -
     return "resolved" if text in resolved else "firing"
 
 
+def _values(value: Any) -> dict[str, float]:
+    """Measured values: Grafana's {"B": 95.2}, or one number (or numeric text) as {"value": …}.
+    Anything else is no value (a monitor's annotation may say "n/a"), never a refusal."""
+    items = value.items() if isinstance(value, dict) else [("value", value)] if value is not None else []
+    values = {}
+    for name, raw in list(items)[:MAX_LABELS]:
+        try:
+            number = float(raw) if not isinstance(raw, bool) else None
+        except (TypeError, ValueError):
+            continue
+        if number is not None and math.isfinite(number):
+            values[str(name)[:40]] = number
+    return values
+
+
 def fingerprint_of(labels: dict[str, str]) -> str:
     """Same labels, same alert (as Alertmanager keys its alerts)."""
     return hashlib.sha256(json.dumps(labels, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
@@ -160,7 +177,8 @@ def _grouped(data: Any) -> list[Event]:
                    or "alert")[:300],
             severity=labels.get("severity", ""), starts_at=_time(alert.get("startsAt"), f"{where}.startsAt"),
             ends_at=_time(alert.get("endsAt"), f"{where}.endsAt") if status == "resolved" else None,
-            upstream_id=group[:200]))
+            upstream_id=group[:200],
+            values=_values(alert.get("values")) or _values(annotations.get("value"))))
     return events
 
 
@@ -181,7 +199,7 @@ def _generic(data: Any) -> list[Event]:
                             status=_status(item.get("status") or "firing", f"{where}status",
                                            ("resolved", "ok", "recovered")),
                             title=title, severity=_text(item.get("severity"), f"{where}severity", limit=40),
-                            labels=labels, upstream_id=key))
+                            labels=labels, upstream_id=key, values=_values(item.get("value"))))
     return events
 
 
@@ -214,7 +232,7 @@ def _zabbix(data: Any) -> list[Event]:
                   severity=_text(event.get("nseverity"), "nseverity", limit=4)
                   or _text(event.get("severity"), "severity", limit=40),
                   labels=labels, annotations={"opdata": _text(event.get("opdata"), "opdata")},
-                  upstream_id=event_id)]
+                  upstream_id=event_id, values=_values(event.get("item_value")))]
 
 
 NAGIOS_OK = ("OK", "UP")

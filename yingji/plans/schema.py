@@ -712,6 +712,19 @@ class WarningLevel(Strict):
     notify: list[str] = Field([], description="targets told of each new alert of this level that opens no incident")
 
 
+class Threshold(Strict):
+    """A warning level by the value a monitor measured (seed 001: CPU above 90 % is an orange
+    warning), for monitors that send one: Grafana's `values`, Zabbix's item value, generic JSON's
+    `value`, an Alertmanager annotation `value` (`{{ $value }}` in the rule)."""
+
+    labels: dict[LabelName, LabelPattern] = Field(description="which alerts: label → regular expression the whole "
+                                                  "value must match, e.g. {alertname: \"HighCPU\"}")
+    above: float = Field(description="the value above which an alert is this level, e.g. 90")
+    level: Code = Field(description="a `levels` code")
+    ref: Annotated[str, StringConstraints(max_length=40)] = Field(
+        "", description="which of Grafana's `values` (its query's ref id, e.g. B); empty: the largest")
+
+
 def _default_levels() -> list[WarningLevel]:
     return [
         WarningLevel(code="red", name="red alarm", severities=[
@@ -735,6 +748,9 @@ class Monitoring(Strict):
                                      "incident opened join it at once; this is how often they are told")
     repeat_interval: Duration = Field(parse_duration("4h"), description="an unchanged group is told again after this")
     scope: Scope = Field("partial", description="the scope of an incident an alert opens")
+    thresholds: list[Threshold] = Field([], description="levels by the measured value where a monitor sends one, "
+                                        "most severe first; an alert that matches a threshold's labels but is above "
+                                        "none of them is the last level")
     resolve_restores: bool = Field(False, description="when every alert of an incident no person reported "
                                    "is resolved, the monitor marks it restored (the restore checks are recorded "
                                    "as not confirmed by a person); otherwise the engineer restores")
@@ -743,6 +759,18 @@ class Monitoring(Strict):
         wanted = (severity or "").strip().lower()
         found = next((lv for lv in self.levels if wanted in (s.lower() for s in lv.severities)), None)
         return found or (self.levels[-1] if self.levels else None)
+
+    def level_for(self, severity: str, labels: dict[str, str], values: dict[str, float]) -> WarningLevel | None:
+        """By the measured value where a threshold is about this alert, else by the severity."""
+        matching = [t for t in self.thresholds if all(re.fullmatch(pattern, labels.get(name, ""))
+                                                      for name, pattern in t.labels.items())]
+        measured = [t for t in matching if (t.ref in values) or (not t.ref and values)]
+        if not measured:
+            return self.level(severity)
+        hit = next((t for t in measured if (values[t.ref] if t.ref else max(values.values())) > t.above), None)
+        if hit is None:
+            return self.levels[-1] if self.levels else None
+        return next((lv for lv in self.levels if lv.code == hit.level), None)
 
     def system_for(self, labels: dict[str, str], systems: set[str]) -> str:
         """The plan system the labels name, or "" when no rule matches."""
@@ -1090,6 +1118,9 @@ class Plan(Strict):
         unique(self.monitoring.levels, ("monitoring", "levels"), "warning level")
         for i, level in enumerate(self.monitoring.levels):
             targets(level.notify, ("monitoring", "levels", i, "notify"))
+        level_codes = {lv.code for lv in self.monitoring.levels}
+        for i, threshold in enumerate(self.monitoring.thresholds):
+            ref(threshold.level, level_codes, ("monitoring", "thresholds", i, "level"), "warning level")
         unique(self.rosters, ("rosters",), "roster")
         for i, roster in enumerate(self.rosters):
             ref(roster.group, groups, ("rosters", i, "group"), "group")

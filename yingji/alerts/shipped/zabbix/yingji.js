@@ -5,7 +5,7 @@
 var Yingji = {
     fields: ['event_id', 'event_value', 'event_update', 'event_ack', 'event_nseverity', 'event_severity',
              'event_name', 'event_opdata', 'event_tags', 'event_recovery_id', 'host', 'host_name', 'host_ip',
-             'host_groups', 'trigger_id'],
+             'host_groups', 'trigger_id', 'item_value'],
 
     payload: function (params) {
         return {
@@ -24,7 +24,8 @@ var Yingji = {
             host_name: params.host_name,
             host_ip: params.host_ip,
             host_groups: params.host_groups,
-            trigger_id: params.trigger_id
+            trigger_id: params.trigger_id,
+            item_value: params.item_value
         };
     },
 
