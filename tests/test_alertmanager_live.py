@@ -7,14 +7,17 @@ here on loopback only."""
 from __future__ import annotations
 
 import http.server
+import json
 import shutil
 import socketserver
 import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,40 +83,57 @@ def wait_for(what: str, ready: Callable[[], bool], timeout: float = 60) -> None:
         time.sleep(0.25)
 
 
-def test_prometheus_and_alertmanager_open_and_resolve_an_incident(tmp_path: Path) -> None:
+def rule(alert: str, job: str, system: str) -> dict[str, object]:
+    return {"alert": alert, "expr": f'up{{job="{job}"}} == 0', "for": "0s",
+            "labels": {"severity": "critical", "system": system},
+            "annotations": {"summary": f"{alert}: {{{{ $labels.instance }}}} is down"}}
+
+
+def yingji_with_an_integration(tmp_path: Path) -> tuple[Instance, str]:
     plan = yaml.safe_load(template_text("zh"))
     plan["monitoring"]["group_wait"] = "2s"
     instance = Instance(tmp_path / "yingji")
     instance.data_dir.mkdir()
     instance.setup(plan_text=yaml.safe_dump(plan, allow_unicode=True))
     url = instance.cli("integration", "add", "alertmanager", "prometheus-main")
-    webhook = f"http://127.0.0.1:{instance.port}/integrations/" + url.split("/integrations/", 1)[1]
+    return instance, f"http://127.0.0.1:{instance.port}/integrations/" + url.split("/integrations/", 1)[1]
 
-    exporter = Exporter()
-    exporter.start()
+
+def monitors(tmp_path: Path, webhook: str, exporters: dict[str, Exporter], rules: list[dict[str, object]],
+             group_wait: str = "1s",
+             inhibit: list[dict[str, object]] | None = None) -> tuple[list[str], list[str], int]:
+    """Alertmanager and Prometheus command lines (and Alertmanager's port) for these exporters (job
+    name → exporter) and rules, posting to Yingji's webhook."""
     am_port, prom_port = free_port(), free_port()
     (tmp_path / "am.yml").write_text(yaml.safe_dump({
-        "route": {"receiver": "yingji", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "2s",
+        "route": {"receiver": "yingji", "group_by": ["alertname"], "group_wait": group_wait, "group_interval": "2s",
                   "repeat_interval": "1h"},
-        "receivers": [{"name": "yingji", "webhook_configs": [{"url": webhook, "send_resolved": True}]}]}))
-    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "his", "rules": [{
-        "alert": "HisAppDown", "expr": 'up{job="his-app"} == 0', "for": "0s",
-        "labels": {"severity": "critical", "system": "HIS"},
-        "annotations": {"summary": "HIS application server {{ $labels.instance }} is down"}}]}]}))
+        "receivers": [{"name": "yingji", "webhook_configs": [{"url": webhook, "send_resolved": True}]}],
+        "inhibit_rules": inhibit or []}))
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": [{"name": "hospital", "rules": rules}]}))
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "500ms"},
         "rule_files": [str(tmp_path / "rules.yml")],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-        "scrape_configs": [{"job_name": "his-app", "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}]}))
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{exporter.port}"]}]}
+                           for job, exporter in exporters.items()]}))
+    am = ["prometheus-alertmanager", f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
+          f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
+    prom = ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}"]
+    return am, prom, am_port
+
+
+def test_prometheus_and_alertmanager_open_and_resolve_an_incident(tmp_path: Path) -> None:
+    instance, webhook = yingji_with_an_integration(tmp_path)
+    exporter = Exporter()
+    exporter.start()
+    am, prom, _am_port = monitors(tmp_path, webhook, {"his-app": exporter}, [rule("HisAppDown", "his-app", "HIS")])
     db = sqlite3.connect(instance.sqlite_path, timeout=10)
 
     def rows(sql: str) -> list[tuple[object, ...]]:
         return list(db.execute(sql))
 
-    am = ["prometheus-alertmanager", f"--config.file={tmp_path / 'am.yml'}", f"--storage.path={tmp_path / 'am'}",
-          f"--web.listen-address=127.0.0.1:{am_port}", "--cluster.listen-address="]
-    prom = ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}"]
     instance.start(worker=True)
     try:
         with daemon(am, tmp_path / "am.log"), daemon(prom, tmp_path / "prom.log"):
@@ -137,3 +157,71 @@ def test_prometheus_and_alertmanager_open_and_resolve_an_incident(tmp_path: Path
         instance.kill()
         db.close()
     assert instance.cli("audit", "verify").startswith("audit chain intact")
+
+
+def test_what_alertmanager_silences_or_inhibits_never_reaches_yingji(tmp_path: Path) -> None:
+    """The core switch, the HIS application behind it and the LIS server go down together. The
+    hospital's Alertmanager has the LIS in a maintenance silence and inhibits HIS alerts while the
+    core switch is down: Yingji opens the network incident and sees nothing of the other two,
+    while Alertmanager itself holds both, marked silenced and inhibited."""
+    instance, webhook = yingji_with_an_integration(tmp_path)
+    exporters = {job: Exporter() for job in ("core-switch", "his-app", "lis-app")}
+    for exporter in exporters.values():
+        exporter.start()
+    am, prom, am_port = monitors(
+        tmp_path, webhook, exporters,
+        [rule("CoreSwitchDown", "core-switch", "NET"), rule("HisAppDown", "his-app", "HIS"),
+         rule("LisAppDown", "lis-app", "LIS")],
+        group_wait="4s",  # both outages are at Alertmanager before it sends either group
+        inhibit=[{"source_matchers": ['alertname="CoreSwitchDown"'], "target_matchers": ['alertname="HisAppDown"']}])
+    db = sqlite3.connect(instance.sqlite_path, timeout=10)
+
+    def rows(sql: str) -> list[tuple[object, ...]]:
+        return list(db.execute(sql))
+
+    def held_by_alertmanager() -> dict[str, dict[str, object]]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{am_port}/api/v2/alerts", timeout=5) as answer:
+            return {a["labels"]["alertname"]: a["status"] for a in json.load(answer)}
+
+    instance.start(worker=True)
+    try:
+        with daemon(am, tmp_path / "am.log"), daemon(prom, tmp_path / "prom.log"):
+            wait_for("Alertmanager", lambda: _answers(f"http://127.0.0.1:{am_port}/-/ready"))
+            now = datetime.now(UTC)
+            silence = urllib.request.Request(
+                f"http://127.0.0.1:{am_port}/api/v2/silences", method="POST",
+                headers={"Content-Type": "application/json"},
+                data=json.dumps({"matchers": [{"name": "alertname", "value": "LisAppDown", "isRegex": False,
+                                               "isEqual": True}],
+                                 "startsAt": now.isoformat(), "endsAt": (now + timedelta(hours=1)).isoformat(),
+                                 "createdBy": "information center", "comment": "LIS upgrade tonight"}).encode())
+            with urllib.request.urlopen(silence, timeout=5) as answer:
+                assert answer.status == 200
+            time.sleep(3)  # a few healthy scrapes first
+            for exporter in exporters.values():
+                exporter.stop()  # the outage, all at once
+            wait_for("the network incident",
+                     lambda: bool(rows("SELECT id FROM incidents_incident WHERE system = 'NET'")))
+            wait_for("Alertmanager holding the other two", lambda: {
+                name: bool(status["inhibitedBy"] or status["silencedBy"])  # type: ignore[index]
+                for name, status in held_by_alertmanager().items()} == {
+                "CoreSwitchDown": False, "HisAppDown": True, "LisAppDown": True})
+            held = held_by_alertmanager()
+            assert held["HisAppDown"]["inhibitedBy"] and held["LisAppDown"]["silencedBy"]
+            time.sleep(5)  # past group_wait and group_interval again: whatever Alertmanager would send, it has
+            names = {str(r[0]) for r in rows("SELECT labels FROM alerts_alert")}
+            assert len(names) == 1 and "CoreSwitchDown" in names.pop()
+            assert not rows("SELECT id FROM incidents_incident WHERE system != 'NET'")
+    finally:
+        for exporter in exporters.values():
+            exporter.stop()
+        instance.kill()
+        db.close()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
