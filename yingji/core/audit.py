@@ -46,10 +46,57 @@ _ADVISORY_KEY = 0x79696E676A69  # "yingji"
 _sqlite_writers = threading.RLock()
 
 
+class _ProcessWriters:
+    """The same hand-off between processes (the web server and the worker): an flock on a file
+    beside the database, taken before SQLite's own lock, wakes the next writer the moment the
+    last one commits. Without it a worker merging a storm batch after batch keeps re-taking the
+    lock while the web's writers sleep in the busy handler, and their answers wait hundreds of ms.
+    Held only under `_sqlite_writers`, so one thread of the process at a time; counted, because
+    writing() nests."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.fd: int | None = None
+        self.path = ""
+        self.pid = 0
+
+    def _file(self) -> int | None:
+        name = str(connection.settings_dict.get("NAME") or "")
+        if not name or name.startswith("file:") or ":memory:" in name:
+            return None
+        path = name + ".writers"
+        # Its own open file per process: a descriptor inherited over fork shares the lock with the parent.
+        if self.fd is None or self.path != path or self.pid != os.getpid():
+            self.fd, self.path, self.pid = os.open(path, os.O_RDWR | os.O_CREAT, 0o600), path, os.getpid()
+        return self.fd
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        fd = self._file() if self.depth == 0 else self.fd
+        if fd is not None and self.depth == 0:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if fd is not None and self.depth == 0:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_process_writers = _ProcessWriters()
+
+
+@contextmanager
+def _sqlite_lock() -> Iterator[None]:
+    with _sqlite_writers, _process_writers.held():
+        yield
+
+
 @contextmanager
 def writing() -> Iterator[None]:
     """The transaction every state change runs in, holding the write lock from the start."""
-    with _sqlite_writers if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
+    with _sqlite_lock() if connection.vendor == "sqlite" else nullcontext(), transaction.atomic():
         if getattr(connection, "yingji_write_locked", False):  # an outer writing() holds it
             yield
             return
