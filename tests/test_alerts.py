@@ -22,6 +22,8 @@ from yingji.incidents.models import Incident, Report
 from yingji.notify.models import Message
 from yingji.timers import service
 
+from .conftest import RESTORE_CHECKS
+
 
 def am_payload(hosts: list[str], status: str = "firing", alertname: str = "HostDown", severity: str = "critical",
                **labels: str) -> dict[str, Any]:
@@ -82,6 +84,46 @@ def test_a_storm_of_host_alerts_is_one_incident_with_every_alert_listed(api: Any
     page.force_login(User.objects.get(username="eng-duty"))
     html = page.get(f"/incidents/{incident.number}", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'id="alerts"' in html and "his-app-000" in html
+
+
+def test_alerts_joining_later_are_told_after_group_interval_and_a_firing_group_again_after_repeat_interval(
+        api: Any) -> None:
+    clock.freeze(clock.now())
+    _made, path = integration()
+    start = clock.now()
+    post(path, am_payload(["his-app-0"], system="HIS"))
+    work_until(start + timedelta(seconds=31))
+    incident = Incident.objects.get(system="HIS")
+    assert Message.objects.filter(incident=incident, kind="page").exists()
+
+    def paged() -> set[str]:  # paged or escalated to: whom its alerts' news is for
+        return set(Message.objects.filter(incident=incident, kind__in=("page", "escalation"))
+                   .values_list("person", flat=True))
+
+    def updates() -> list[Message]:  # about its alerts (the fix deadline's breach is news of its own)
+        return list(Message.objects.filter(incident=incident, kind="update", body__contains="条告警").order_by("id"))
+
+    post(path, am_payload([f"his-app-{n}" for n in range(4)], system="HIS"))  # three more join
+    work_until(start + timedelta(seconds=40))
+    post(path, am_payload(["his-app-9"], system="HIS"))
+    work_until(start + timedelta(seconds=60))
+    assert not updates()  # told together, not one page per alert
+    work_until(start + timedelta(seconds=40 + 5 * 60))  # the plan's group_interval after the first of them
+    joined = updates()  # one message for each person paged
+    assert len(joined) == len(paged()) and {m.person for m in joined} == paged()
+    assert "又有 4 条告警加入" in joined[0].body and "目前 5 条" in joined[0].body
+    work_until(start + timedelta(hours=4, seconds=31))  # repeat_interval after it opened: still firing
+    repeats = updates()[len(joined):]
+    assert {m.person for m in repeats} == paged() and "仍在告警：本事件有 5 条" in repeats[0].body
+    told = len(updates())
+    work_until(start + timedelta(hours=8, seconds=32))
+    assert len(updates()) == told + len(paged())  # and again, while it fires
+    api("eng-duty").post(f"/incidents/{incident.pk}/acknowledge")
+    restored = api("eng-duty").post(f"/incidents/{incident.pk}/restore", {"checks": RESTORE_CHECKS})
+    assert restored.status_code == 200, restored.content
+    told = len(updates())
+    work_until(start + timedelta(hours=12, seconds=33))
+    assert len(updates()) == told  # restored: nothing more (the reporters' own notice is not an update page)
 
 
 def test_resolved_alerts_resolve_and_the_incident_says_all_are_resolved(api: Any) -> None:

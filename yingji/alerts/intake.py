@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -252,6 +252,8 @@ def route_many(alerts: list[Alert], plan: Plan) -> None:
                 Alert.objects.filter(pk__in=chunk).update(incident=incident, suppressed_by=behind)
             for alert in group:
                 alert.incident, alert.suppressed_by = incident, behind
+            if not behind:
+                _tell_joined_later(incident, plan, now, min(a.first_seen_at for a in group))
             continue
         key = f"alerts:group:{system}"
         if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
@@ -340,7 +342,62 @@ def _open_group_of(system: str, plan: Plan) -> Incident | None:
     Alert.objects.filter(pk__in=[a.pk for a in alerts]).update(incident=incident)
     audit.append(WORKER.name, "alerts.attached", "incident", incident.pk,
                  {"count": len(alerts), "system": system, "first": first.title[:200]})
+    timers.schedule("alert_repeat", f"alerts:repeat:{incident.pk}",
+                    clock.now() + timedelta(seconds=plan.monitoring.repeat_interval), payload={"incident": incident.pk})
     return incident  # an upstream's own group timer, when it fires, finds nothing left waiting
+
+
+def _paged(incident: Incident) -> list[str]:
+    """Everyone paged for the incident, once each: whom news of its alerts is for."""
+    return list(dict.fromkeys(Message.objects.filter(
+        incident=incident, kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION)).exclude(person="")
+        .values_list("person", flat=True)))
+
+
+def _tell_joined_later(incident: Incident, plan: Plan, now: Any, since: Any) -> None:
+    """Alerts joining an open incident are told together, `group_interval` after the first of them
+    (as Alertmanager re-sends a changed group), not one page per alert."""
+    key = f"alerts:joined:{incident.pk}"
+    if not timers.Timer.objects.filter(key=key, state=timers.Timer.State.PENDING).exists():
+        timers.schedule("alert_joined", key, now + timedelta(seconds=plan.monitoring.group_interval),
+                        payload={"incident": incident.pk, "since": since.isoformat()})
+
+
+def _still_firing(incident_id: Any) -> tuple[Incident, Plan, Any] | None:
+    incident = Incident.objects.filter(pk=incident_id).first()
+    if incident is None or not incident.is_open or incident.restored_at:
+        return None
+    firing = Alert.objects.filter(incident=incident, status=Alert.Status.FIRING, suppressed_by="")
+    return incident, plan_of(incident.plan_version_id), firing
+
+
+@timers.handler("alert_joined")
+def _joined(timer: timers.Timer) -> None:
+    if (found := _still_firing(timer.payload.get("incident"))) is None:
+        return
+    incident, plan, firing = found
+    since = datetime.fromisoformat(str(timer.payload.get("since")))
+    joined = firing.filter(first_seen_at__gte=since).count()
+    if joined:
+        notify.enqueue(incident, Message.Kind.UPDATE, _paged(incident), "update", context(
+            incident, plan, event=say(plan, gettext_lazy("%(n)s more alerts joined; %(firing)s are firing now."),
+                                      n=joined, firing=firing.count())))
+
+
+@timers.handler("alert_repeat")
+def _repeat(timer: timers.Timer) -> None:
+    """`repeat_interval` after the incident opened, and again each time: a group still firing is
+    told again, so that a long outage is not forgotten behind its first page."""
+    if (found := _still_firing(timer.payload.get("incident"))) is None:
+        return
+    incident, plan, firing = found
+    count = firing.count()
+    if not count:
+        return
+    notify.enqueue(incident, Message.Kind.UPDATE, _paged(incident), "update", context(
+        incident, plan, event=say(plan, gettext_lazy("Still firing: %(n)s alerts of this incident."), n=count)))
+    timers.schedule("alert_repeat", f"alerts:repeat:{incident.pk}",
+                    clock.now() + timedelta(seconds=plan.monitoring.repeat_interval), payload={"incident": incident.pk})
 
 
 def _maybe_all_resolved(incident_id: int) -> None:
@@ -359,9 +416,6 @@ def _maybe_all_resolved(incident_id: int) -> None:
             note = _("All %(n)s alerts resolved") % {"n": count}
         incident_actions.restore(monitor(by), incident, note=note, by_monitor=True)
         return
-    paged = list(dict.fromkeys(Message.objects.filter(
-        incident=incident, kind__in=(Message.Kind.PAGE, Message.Kind.ESCALATION)).exclude(person="")
-        .values_list("person", flat=True)))
-    notify.enqueue(incident, Message.Kind.UPDATE, paged, "update", context(
+    notify.enqueue(incident, Message.Kind.UPDATE, _paged(incident), "update", context(
         incident, plan, event=say(plan, gettext_lazy("All %(n)s alerts of this incident are resolved: check the "
                                                      "system and mark it restored."), n=count)))
