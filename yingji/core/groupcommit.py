@@ -8,8 +8,8 @@ so one job's error is its own. The leader then hands the lead to the first threa
 so no request waits for more than the batch it joined. Uncontended, a job runs at once in its own
 transaction, as if there were no batching at all.
 
-This batches the threads of one process (gunicorn's gthread workers). Processes still queue on
-the database's own lock, as before.
+This batches the threads of one process (gunicorn's gthread workers). Processes hand the write
+lock to each other as every writer does (`audit.writing()`: on SQLite an flock beside the database).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class GroupCommit:
         """Run `work` inside a committed transaction, possibly together with other threads' work;
         return its result (or raise its error) once the transaction is durable."""
         if connection.in_atomic_block:  # inside a caller's transaction (tests, a command): no batching
-            with transaction.atomic():
+            with audit.writing():  # still under the write lock, as the batch would be
                 return work()
         job: _Job[T] = _Job(work)
         with self._lock:
