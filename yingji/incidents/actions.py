@@ -330,7 +330,7 @@ def report_fault(actor: Actor, **fields: Any) -> Intake:
         return _merge(_store(report))
 
 
-MERGE_BATCH = 100
+MERGE_BATCH = 500  # at most; MERGE_BUDGET_S usually ends a batch first
 MERGE_BUDGET_S = 0.03  # how long one merge transaction may hold the write lock
 
 
@@ -344,19 +344,103 @@ def merge_pending(limit: int = MERGE_BATCH, budget_s: float = MERGE_BUDGET_S) ->
         return 0
     done, deadline = 0, time.monotonic() + budget_s
     with audit.writing():
+        joins = _Joins()
         for report in waiting.order_by("id")[:limit]:
-            try:
-                with transaction.atomic():
-                    _merge(report)
-            except DatabaseError:
-                raise  # the database is at fault: the whole batch is tried again next round
-            except Exception as exc:
-                log.exception("report %s could not be merged", report.number)
-                Report.objects.filter(pk=report.pk).update(merge_error=f"{type(exc).__name__}: {exc}"[:2000])
+            if not joins.take(report):
+                joins.flush()
+                joins.known(_merge_alone(report))
             done += 1
             if time.monotonic() > deadline:
                 break
+        joins.flush()
     return done
+
+
+def _merge_alone(report: Report) -> Incident | None:
+    """Merge one report in its own savepoint; a fault of the report's own is kept on it."""
+    try:
+        with transaction.atomic():
+            return _merge(report).incident
+    except DatabaseError:
+        raise  # the database is at fault: the whole batch is tried again next round
+    except Exception as exc:
+        log.exception("report %s could not be merged", report.number)
+        Report.objects.filter(pk=report.pk).update(merge_error=f"{type(exc).__name__}: {exc}"[:2000])
+        return None
+
+
+class _Joins:
+    """Reports that only join an incident this batch already merged into, written together.
+
+    In a storm nearly every report adds one to an open incident and says nothing new: it costs a
+    lookup, three updates and an audit read and insert when merged alone, with the web's writers
+    waiting on the lock. Under the batch's write lock nothing else changes these incidents, so a
+    report that is inside the merge window and widens nothing is collected, and the collected
+    reports cost a few statements in all. Anything else goes through `_merge`, in order."""
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, Incident | None] = {}  # by system: the one to join, None: none
+        self.pending: list[tuple[Report, Incident]] = []
+
+    def known(self, incident: Incident | None) -> None:
+        if incident is not None:  # as it is now, after the grading and paging its merge did
+            self.incidents[incident.system] = Incident.objects.get(pk=incident.pk)
+
+    def take(self, report: Report) -> bool:
+        plan = plan_of(report.plan_version_id or 0)
+        if report.system not in self.incidents:
+            self.incidents[report.system] = _joinable(report.system, plan, report.reported_at)
+        incident = self.incidents[report.system]
+        if incident is None or not incident.is_open or incident.last_report_at is None:
+            return False
+        if (incident.last_report_at < report.reported_at - timedelta(seconds=plan.intake.merge_window)
+                or _widening(incident, report.scope, report.patients_affected, report.security_suspected,
+                             report.fault)):
+            return False
+        incident.reports_count += 1
+        incident.last_report_at = max(incident.last_report_at, report.reported_at)
+        self.pending.append((report, incident))
+        return True
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        try:
+            with transaction.atomic():
+                self._write(pending)
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("reports %s to %s could not be joined together; merging them one by one",
+                          pending[0][0].number, pending[-1][0].number)
+            self.incidents.clear()  # their counts in memory were not written
+            for report, _incident in pending:
+                _merge_alone(report)
+
+    @staticmethod
+    def _write(pending: list[tuple[Report, Incident]]) -> None:
+        by_incident: dict[int, tuple[Incident, list[int]]] = {}
+        for report, incident in pending:
+            by_incident.setdefault(incident.pk, (incident, []))[1].append(report.pk)
+        for incident, ids in by_incident.values():
+            Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + len(ids),
+                                                           last_report_at=incident.last_report_at)
+            Report.objects.filter(pk__in=ids).update(incident=incident, joined=True)
+        audit.append_many((report.actor or "anonymous", "report.received", "incident", incident.pk,
+                           _received(report, merged=True)) for report, incident in pending)
+        departments: dict[tuple[int, str], tuple[str, Incident]] = {}
+        for report, incident in pending:
+            if report.department:
+                departments.setdefault((incident.pk, report.department), (report.actor or "anonymous", incident))
+        for (_pk, department), (actor, incident) in departments.items():
+            _reported_from(actor, incident, plan_of(incident.plan_version_id), department)
+
+
+def _received(report: Report, merged: bool) -> dict[str, Any]:
+    """What the timeline keeps of a report as it is merged."""
+    return {"report": report.number, "channel": report.channel, "merged": merged, "location": report.location,
+            "department": report.department}
 
 
 def _merge(report: Report) -> Intake:
@@ -365,10 +449,7 @@ def _merge(report: Report) -> Intake:
     report's own time counts, not the merge's: the plan's clocks start when the fault was told."""
     plan = plan_of(report.plan_version_id or 0)
     actor, now = report.actor or "anonymous", report.reported_at
-    incident = (Incident.objects
-                .filter(system=report.system, status__in=Incident.OPEN,
-                        last_report_at__gte=now - timedelta(seconds=plan.intake.merge_window))
-                .order_by("-last_report_at").first())
+    incident = _joinable(report.system, plan, now)
     merged = incident is not None
     if incident is None:
         day = _local_day(plan, now)
@@ -397,10 +478,17 @@ def _merge(report: Report) -> Intake:
             _set_board(incident)
     report.incident, report.joined = incident, merged
     report.save(update_fields=["incident", "joined"])
-    _log(actor, "report.received", incident, report=report.number, channel=report.channel, merged=merged,
-         location=report.location, department=report.department)
+    _log(actor, "report.received", incident, **_received(report, merged))
     _reported_from(actor, incident, plan, report.department)  # a scenario started on open counts it too
     return Intake(incident, report, merged)
+
+
+def _joinable(system: str, plan: Plan, at: datetime) -> Incident | None:
+    """The open incident on the system whose last report is within the plan's merge window of `at`."""
+    return (Incident.objects
+            .filter(system=system, status__in=Incident.OPEN,
+                    last_report_at__gte=at - timedelta(seconds=plan.intake.merge_window))
+            .order_by("-last_report_at").first())
 
 
 def _fault(plan: Plan, code: str) -> str:
@@ -421,26 +509,32 @@ def _cause_of(plan: Plan, fault: str, cause: str, previous: str = "") -> str:
     return cause
 
 
+def _widening(incident: Incident, scope: str, patients: int, security_suspected: bool,
+              fault: str = "") -> dict[str, Any]:
+    """What a later report adds to what is known, field by field: it can only widen it (a larger
+    scope, more patients, a security flag, a named fault where none was named)."""
+    changes: dict[str, Any] = {}
+    if fault and not incident.fault:
+        changes["fault"] = fault
+    if scope and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(incident.scope):
+        changes["scope"] = scope
+    if patients > incident.patients_affected:
+        changes["patients_affected"] = patients
+    if security_suspected and not incident.security_suspected:
+        changes["security_suspected"] = True
+    return changes
+
+
 def _widen(incident: Incident, plan: Plan, scope: str, patients: int, security_suspected: bool,
            fault: str = "") -> bool:
-    """A later report can only widen what is known: larger scope, more patients, a security flag,
-    a named fault where none was named."""
-    fields = []
-    if fault and not incident.fault:
-        incident.fault, incident.cause = fault, _cause_of(plan, fault, incident.cause)
-        fields += ["fault", "cause"]
-    if scope and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(incident.scope):
-        incident.scope = scope
-        fields.append("scope")
-    if patients > incident.patients_affected:
-        incident.patients_affected = patients
-        fields.append("patients_affected")
-    if security_suspected and not incident.security_suspected:
-        incident.security_suspected = True
-        fields.append("security_suspected")
-    if fields:
-        incident.save(update_fields=fields)
-    return bool(fields)
+    changes = _widening(incident, scope, patients, security_suspected, fault)
+    if "fault" in changes:
+        changes["cause"] = _cause_of(plan, fault, incident.cause)
+    for name, value in changes.items():
+        setattr(incident, name, value)
+    if changes:
+        incident.save(update_fields=list(changes))
+    return bool(changes)
 
 
 def _set_board(incident: Incident) -> None:
