@@ -5,11 +5,15 @@ their 26 fields one call at a time, and on SQLite it splits the rows into batche
 under the bound-variable limit. Here each column's conversion is chosen once, values shared by
 every row are converted once, plain strings pass through, and the rows go to the driver's
 `executemany` (one prepared statement). Constraints and column types still apply.
+
+`insert_one` is `save(force_insert=True)` for one new row on a hot path (a fault report per
+request): the statement is built once per model, not compiled by the ORM for every save.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from itertools import chain, islice
 from typing import Any
 
@@ -43,6 +47,32 @@ def insert_rows(model: type[models.Model], rows: Iterable[Mapping[str, Any]], **
             cursor.executemany(sql, [head + tuple(to_db(row[name]) for name, to_db in convert) for row in batch])
             count += len(batch)
     return count
+
+
+def insert_one(instance: models.Model) -> None:
+    """INSERT a new instance and set its primary key, as `instance.save(force_insert=True)` does
+    for a model with no save() override and no signal receivers (the callers' models have none):
+    each field's pre_save (auto_now and the like) and database preparation still apply."""
+    model = type(instance)
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields, sql, returning = _insert_statement(model, connection.vendor)
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance._state.adding, instance._state.db = False, DEFAULT_DB_ALIAS
+
+
+@cache
+def _insert_statement(model: type[models.Model], vendor: str) -> tuple[list[Any], str, bool]:
+    connection = connections[DEFAULT_DB_ALIAS]
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    returning = connection.features.can_return_columns_from_insert
+    sql = "INSERT INTO {} ({}) VALUES ({}){}".format(
+        quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields), ", ".join(["%s"] * len(fields)),
+        f" RETURNING {quote(model._meta.pk.column)}" if returning else "")  # type: ignore[union-attr]
+    return fields, sql, returning
 
 
 def _converter(field: models.Field, connection: Any) -> Callable[[Any], Any]:

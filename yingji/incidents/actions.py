@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from yingji.accounts.models import User
 from yingji.accounts.roles import allowed, require
-from yingji.core import audit, clock, groupcommit, numbers
+from yingji.core import audit, bulk, clock, groupcommit, numbers
 from yingji.core.actors import MONITOR_PREFIX, WORKER, Actor, SystemActor, actor_name
 from yingji.core.errors import BadInput, Forbidden, InvalidTransition
 from yingji.core.models import AuditEntry
@@ -310,7 +310,7 @@ def _store(report: Report) -> Report:
     day = _local_day(plan_of(report.plan_version_id or 0), report.reported_at)
     report.number = f"R{day}-{audit.next_number('report:' + day):04d}"
     report.access_key = secrets.token_urlsafe(16)
-    report.save(force_insert=True)
+    bulk.insert_one(report)  # what save() does, without compiling the INSERT for every report
     return report
 
 
