@@ -68,13 +68,16 @@ class GroupCommit:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
         try:
             with audit.writing():
-                for job in batch:
-                    try:
-                        with transaction.atomic():
-                            job.result = job.work()
-                    except Exception as exc:  # this job's own fault: the others still commit
-                        job.error = exc
-        except Exception as exc:  # the commit itself failed: nothing in the batch is stored
+                if len(batch) == 1:  # alone, its fault undoes the whole transaction: no savepoint needed
+                    batch[0].result = batch[0].work()
+                else:
+                    for job in batch:
+                        try:
+                            with transaction.atomic():
+                                job.result = job.work()
+                        except Exception as exc:  # this job's own fault: the others still commit
+                            job.error = exc
+        except Exception as exc:  # the commit failed, or the lone job: nothing in the batch is stored
             for job in batch:
                 job.error, job.result = exc, None
         finally:
