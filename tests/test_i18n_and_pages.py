@@ -172,3 +172,18 @@ def test_pages_show_times_on_the_hospital_s_own_clock(db: Any, name: str) -> Non
     assert "11-21 14:30" in page
     if name == "second":
         assert zone != ZoneInfo("Asia/Shanghai")
+
+
+@pytest.mark.parametrize(("language", "says"), [
+    ("zh-hans", "报告已保存但尚未转交"), ("en", "reports are kept but not yet passed on")])
+def test_the_worker_down_banner_tells_a_reporter_what_happens_and_whom_to_call(
+        demo: Any, language: str, says: str) -> None:
+    """Reports wait for the worker: whoever sees the banner learns that theirs is kept, that
+    nothing fires meanwhile, and to phone the information center; the command is set as code."""
+    from yingji.timers import service
+
+    page = Client().get("/report", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    banner = page[page.index('id="worker-down"'):].split("</div>", 1)[0]
+    assert says in banner and "<code>yingji worker</code>" in banner and "`" not in banner
+    service.beat("test-worker")
+    assert 'id="worker-down"' not in Client().get("/report", HTTP_ACCEPT_LANGUAGE=language).content.decode()

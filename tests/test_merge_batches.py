@@ -118,3 +118,50 @@ def test_when_the_joined_write_fails_each_report_is_merged_alone(demo: Any, monk
     assert set(Report.objects.values_list("incident_id", "merge_error")) == {(incident.pk, "")}
     assert [n for action, n in timeline(incident) if action == "report.received"] == [r.number for r in reports]
     assert audit.verify().ok
+
+
+def test_a_report_that_could_not_be_merged_is_listed_and_can_be_passed_on_again(
+        demo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import Client
+
+    from yingji.accounts.models import User
+
+    def broken(report: Report) -> Any:
+        raise ValueError("simulated fault of this report")
+
+    monkeypatch.setattr(actions, "_merge", broken)
+    stuck = stored("LIS", location="检验科2号窗", phone="8123")
+    assert merged_in_one_batch() == 1
+    stuck.refresh_from_db()
+    assert stuck.incident is None and "simulated fault" in stuck.merge_error
+
+    def incident_list(login: str) -> str:
+        client = Client()
+        client.force_login(User.objects.get(username=login))
+        return client.get("/incidents/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    office = incident_list("info-director")
+    listed = office[office.index('id="stuck-reports"'):].split("</section>", 1)[0]
+    assert "1 条报告未能转交" in listed and stuck.number in listed and "实验室信息系统" in listed
+    assert 'href="tel:8123"' in listed and "重新转交" in listed
+    assert "ValueError" not in listed  # the fault's own words are for the log, not for the office
+    assert 'id="stuck-reports"' in incident_list("eng-duty")
+    assert 'id="stuck-reports"' not in incident_list("nurse-wang")
+
+    nurse = Client()
+    nurse.force_login(User.objects.get(username="nurse-wang"))
+    nurse.post(f"/reports/{stuck.number}/retry")
+    stuck.refresh_from_db()
+    assert stuck.merge_error  # a reporter may not send it on
+
+    monkeypatch.undo()  # the fault is fixed
+    office_client = Client()
+    office_client.force_login(User.objects.get(username="info-director"))
+    assert office_client.post(f"/reports/{stuck.number}/retry").status_code == 302
+    [entry] = AuditEntry.objects.filter(action="report.retried")
+    assert entry.actor == "info-director" and entry.data["report"] == stuck.number
+    assert merged_in_one_batch() == 1
+    stuck.refresh_from_db()
+    assert stuck.incident is not None and stuck.incident.system == "LIS"
+    assert 'id="stuck-reports"' not in incident_list("info-director")
+    assert audit.verify().ok

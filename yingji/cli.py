@@ -456,8 +456,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("YINGJI_PORT", "8000")))
     run.add_argument("--demo", action="store_true", help="load the demo hospital if no plan is published")
     run.add_argument("--language", default="zh", choices=["zh", "en"], help="demo plan language")
-    # SQLite takes one writer at a time: one process whose threads queue on an in-process lock beats
-    # several processes sleeping in SQLite's busy handler. PostgreSQL gets a process per core.
+    # SQLite takes one writer at a time. Two processes hand it over through the writers' flock and
+    # carry about 1.5x the reports of one (docs/benchmarks.md), but their writes still queue on that
+    # one lock; one process is the default, YINGJI_WEB_WORKERS=2 the measured option. PostgreSQL
+    # gets a process per core.
     default_workers = "2" if os.environ.get("DATABASE_URL") else "1"
     run.add_argument("--workers", type=int, default=int(os.environ.get("YINGJI_WEB_WORKERS", default_workers)))
     run.add_argument("--threads", type=int, default=int(os.environ.get("YINGJI_WEB_THREADS", "8")))

@@ -20,6 +20,7 @@ ACTION_ROLES: dict[str, frozenset[str]] = {
     "restore": frozenset({"engineer", "office"}),
     "cancel": frozenset({"office"}),
     "merge": frozenset({"office"}),
+    "retry_report": frozenset({"engineer", "office"}),  # a report the worker could not merge
     "override_grade": frozenset({"office", "commander"}),  # a commander may lower what only they activate
     # Defaults; the published plan names the roles per response level / fault class.
     "activate": frozenset({"commander"}),

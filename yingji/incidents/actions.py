@@ -356,6 +356,25 @@ def merge_pending(limit: int = MERGE_BATCH, budget_s: float = MERGE_BUDGET_S) ->
     return done
 
 
+def stuck_reports(limit: int = 50) -> list[Report]:
+    """Reports whose merge failed (kept, never lost): the incident list shows them to those who
+    may send them on again, oldest first, since each is a fault nobody has been paged for."""
+    return list(Report.objects.filter(incident__isnull=True).exclude(merge_error="").order_by("id")[:limit])
+
+
+def retry_report(actor: Actor, report: Report) -> bool:
+    """Send a report whose merge failed back to the worker (once the cause is fixed, such as a
+    plan published again); False when it was not waiting any more."""
+    require(actor, "retry_report")
+    with audit.writing():
+        retried = bool(Report.objects.filter(pk=report.pk, incident__isnull=True).exclude(merge_error="")
+                       .update(merge_error=""))
+        if retried:
+            audit.append(actor_name(actor), "report.retried", "report", report.pk,
+                         {"report": report.number, "error": report.merge_error})
+    return retried
+
+
 def _merge_alone(report: Report) -> Incident | None:
     """Merge one report in its own savepoint; a fault of the report's own is kept on it."""
     try:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("report", views.report_form, name="report"),
     path("r/<str:key>", views.report_status, name="report_status"),
+    path("reports/<str:number>/retry", views.report_retry, name="report_retry"),
     path("incidents/", views.incident_list, name="incidents"),
     path("incidents/<str:number>", incident_page.incident_page, name="incident"),
     path("incidents/<str:number>/action/<str:action>", views.incident_action, name="incident_action"),

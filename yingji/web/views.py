@@ -218,9 +218,22 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     page.object_list = _graded(page.object_list)
     current = published()
+    stuck = actions.stuck_reports() if allowed(request.user, "retry_report") else []  # type: ignore[arg-type]
+    names = {s.code: s.name for s in current[1].systems} if current else {}
+    for row in stuck:
+        row.system_name = names.get(row.system, row.system)  # type: ignore[attr-defined]
     return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
-                                                      "statuses": Incident.Status.choices,
+                                                      "statuses": Incident.Status.choices, "stuck": stuck,
                                                       "systems": current[1].systems if current else []})
+
+
+@login_required
+@require_POST
+def report_retry(request: HttpRequest, number: str) -> HttpResponse:
+    report = get_object_or_404(Report, number=number)
+    if run_action(request, actions.retry_report, report):
+        messages.success(request, _("Report %(number)s is passed on again.") % {"number": number})
+    return redirect("incidents")
 
 
 def back_to(request: HttpRequest, default: str) -> HttpResponse:
