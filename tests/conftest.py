@@ -131,7 +131,7 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
         if os.environ.get("YINGJI_REQUIRE_ALL_TESTS"):
             pytest.fail("Chromium is required in CI (apt-get install chromium)")
@@ -142,6 +142,16 @@ def browser() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The module's Chromium; the pages a test opened are closed when it ends. A page left open
+    keeps refreshing itself (htmx) from the live server while the next test writes, and the live
+    server shares the test's in-memory SQLite connection: such a read can fail, 'table is locked'."""
+    yield chromium
+    for context in list(chromium.contexts):
+        context.close()
 
 
 # The shipped plans' recovery.restore_checks, all confirmed: what an engineer ticks before "restored".
