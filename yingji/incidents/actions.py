@@ -446,14 +446,19 @@ class _Joins:
             Incident.objects.filter(pk=incident.pk).update(reports_count=F("reports_count") + len(ids),
                                                            last_report_at=incident.last_report_at)
             Report.objects.filter(pk__in=ids).update(incident=incident, joined=True)
-        audit.append_many((report.actor or "anonymous", "report.received", "incident", incident.pk,
+        audit.append_many((_reporter(report), "report.received", "incident", incident.pk,
                            _received(report, merged=True)) for report, incident in pending)
         departments: dict[tuple[int, str], tuple[str, Incident]] = {}
         for report, incident in pending:
             if report.department:
-                departments.setdefault((incident.pk, report.department), (report.actor or "anonymous", incident))
+                departments.setdefault((incident.pk, report.department), (_reporter(report), incident))
         for (_pk, department), (actor, incident) in departments.items():
             _reported_from(actor, incident, plan_of(incident.plan_version_id), department)
+
+
+def _reporter(report: Report) -> str:
+    """Who the timeline says told a stored report: its actor as stored, a form without login anonymous."""
+    return report.actor or "anonymous"
 
 
 def _received(report: Report, merged: bool) -> dict[str, Any]:
@@ -467,7 +472,7 @@ def _merge(report: Report) -> Intake:
     window, or open one; under the write lock, so a storm makes exactly one incident. The
     report's own time counts, not the merge's: the plan's clocks start when the fault was told."""
     plan = plan_of(report.plan_version_id or 0)
-    actor, now = report.actor or "anonymous", report.reported_at
+    actor, now = _reporter(report), report.reported_at
     incident = _joinable(report.system, plan, now)
     merged = incident is not None
     if incident is None:

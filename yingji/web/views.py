@@ -219,9 +219,6 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     page.object_list = _graded(page.object_list)
     current = published()
     stuck = actions.stuck_reports() if allowed(request.user, "retry_report") else []  # type: ignore[arg-type]
-    names = {s.code: s.name for s in current[1].systems} if current else {}
-    for row in stuck:
-        row.system_name = names.get(row.system, row.system)  # type: ignore[attr-defined]
     return render(request, "web/incident_list.html", {"page": page, "status": status, "system": system,
                                                       "statuses": Incident.Status.choices, "stuck": stuck,
                                                       "systems": current[1].systems if current else []})
